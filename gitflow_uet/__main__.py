@@ -1,0 +1,3 @@
+from gitflow_uet.cli import main
+
+main()

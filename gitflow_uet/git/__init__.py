@@ -1,0 +1,391 @@
+"""The only door to git.
+
+Everything that touches a repository goes through `Repo`: plumbing commands as argv lists
+(never a shell), objects read through one long-lived `git cat-file --batch` and written
+in-process through GitPython's object database, and every ref move a compare-and-swap
+(`update-ref NEW OLD`, alone or as one `--stdin` transaction). The rest of the code speaks
+in domain terms and never builds an argv.
+
+Our own git calls never run repository hooks or fsmonitor, and never inherit the
+`GIT_DIR`/`GIT_INDEX_FILE`/... variables git sets when it runs *us* from a hook.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from gitflow_uet.errors import GitError, NotARepository, StaleLockError
+
+if TYPE_CHECKING:
+    import git as gitpython
+
+ZERO = "0" * 40
+MODE_TREE = 0o040000
+MODE_BLOB = 0o100644
+MODE_EXEC = 0o100755
+MODE_LINK = 0o120000
+MODE_GITLINK = 0o160000
+
+# A ref lock older than this was left by a killed process: a live update-ref holds one for
+# milliseconds.
+STALE_LOCK_SECONDS = 10.0
+
+# Variables that locate a repository or index. git exports them to hooks; inheriting them
+# would point our commands at the wrong repository or at a half-written index.
+_SCRUBBED_PREFIX = "GIT_"
+_KEPT = {
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+    "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS",
+    "GIT_TERMINAL_PROMPT", "GIT_HTTP_USER_AGENT", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
+    "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE_PERFORMANCE",
+}
+_SAFE_CONFIG = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "gc.auto=0",
+    "-c", "maintenance.auto=false",
+    "-c", "advice.detachedHead=false",
+)
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The process environment without the variables that would redirect git."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIX) or k in _KEPT}
+    env["LC_ALL"] = "C"  # we parse git's messages
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def zsplit(data: bytes) -> list[str]:
+    """Split NUL-terminated `-z` output."""
+    text = data.decode("utf-8", "surrogateescape")
+    return [part for part in text.split("\0") if part] if text else []
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: int
+    name: str
+    sha: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode == MODE_TREE
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One compare-and-swap: move `ref` from `old` (None: must not exist) to `new`
+    (None: delete)."""
+
+    ref: str
+    new: str | None
+    old: str | None
+
+
+class RefMoved(GitError):
+    """A compare-and-swap lost its race: the ref is no longer at the expected value."""
+
+    def __init__(self, ref: str, expected: str | None, actual: str | None):
+        super().__init__(f"{ref} moved: expected {expected or 'absent'}, found {actual or 'absent'}")
+        self.ref, self.expected, self.actual = ref, expected, actual
+
+
+class RefLocked(GitError):
+    """Another process holds the ref's lock right now; try again shortly."""
+
+    def __init__(self, lock: Path):
+        super().__init__(f"{lock} is held by another process")
+        self.lock = lock
+
+
+@dataclass
+class Completed:
+    code: int
+    out: bytes
+    err: bytes
+
+    @property
+    def text(self) -> str:
+        return self.out.decode("utf-8", "surrogateescape")
+
+    @property
+    def message(self) -> str:
+        """stderr as one line, for error messages."""
+        lines = [ln.strip() for ln in self.err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return " / ".join(lines[-3:]) if lines else f"exit {self.code}"
+
+
+class Repo:
+    """A repository as seen from one of its worktrees."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path):
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self._trees: OrderedDict[str, list[TreeEntry]] = OrderedDict()
+
+    # -- finding ----------------------------------------------------------------------------
+
+    @classmethod
+    def discover(cls, path: Path | str | None = None) -> Repo:
+        where = Path(path or Path.cwd()).resolve()
+        try:
+            proc = subprocess.run(
+                ["git", *_SAFE_CONFIG, "rev-parse", "--path-format=absolute",
+                 "--show-toplevel", "--git-dir", "--git-common-dir"],
+                cwd=where, env=clean_env(), capture_output=True, stdin=subprocess.DEVNULL,
+            )
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotARepository(f"not a git repository: {where} ({exc.strerror})") from exc
+        lines = proc.stdout.decode().splitlines()
+        if proc.returncode != 0 or len(lines) != 3:
+            raise NotARepository(f"not a git repository (or a bare one): {where}")
+        root, git_dir, common = (Path(x) for x in lines)
+        return cls(root, git_dir, common)
+
+    @property
+    def uet_dir(self) -> Path:
+        """Where the tool keeps rebuildable caches, reports and heartbeats: never state."""
+        return self.common_dir / "uet"
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run_result(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+    ) -> Completed:
+        proc = subprocess.run(
+            ["git", *_SAFE_CONFIG, *args],
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            cwd=cwd or self.root,
+            env=clean_env(env),
+            timeout=timeout,
+        )
+        return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+    def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> bytes:
+        """Run a git command that is expected to succeed; its stdout."""
+        done = self.run_result(*args, input=input, env=env, cwd=cwd)
+        if done.code != 0:
+            raise GitError(f"git {args[0]} failed: {done.message}")
+        return done.out
+
+    def filter_off_args(self) -> list[str]:
+        """`-c` pairs that turn every configured filter driver into a no-op, for commands
+        that check files out: our worktrees never run a repository's clean/smudge code."""
+        return list(self._filter_off)
+
+    @cached_property
+    def _filter_off(self) -> tuple[str, ...]:
+        done = self.run_result("config", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$")
+        names = set()
+        for item in zsplit(done.out):
+            key = item.split("\n", 1)[0]
+            names.add(key[len("filter."):key.rfind(".")])
+        args: list[str] = []
+        for name in sorted(names):
+            args += ["-c", f"filter.{name}.clean=cat", "-c", f"filter.{name}.smudge=cat",
+                     "-c", f"filter.{name}.process=", "-c", f"filter.{name}.required=false"]
+        return tuple(args)
+
+    # -- objects ----------------------------------------------------------------------------
+
+    @cached_property
+    def _gp(self) -> gitpython.Repo:
+        import git as gitpython
+
+        return gitpython.Repo(self.root)
+
+    def rev_parse(self, rev: str) -> str | None:
+        done = self.run_result("rev-parse", "-q", "--verify", "--end-of-options", rev)
+        return done.text.strip() or None if done.code == 0 else None
+
+    def read_ref(self, ref: str) -> str | None:
+        """The object a full ref name points at, or None; read in-process (no spawn)."""
+        from git.refs.symbolic import SymbolicReference
+
+        try:
+            return SymbolicReference.dereference_recursive(self._gp, ref)
+        except (ValueError, OSError):
+            return None
+
+    def read_object(self, sha: str) -> tuple[str, bytes]:
+        """(type, content) through the repository's long-lived `cat-file --batch`."""
+        stream = self._gp.odb.stream(bytes.fromhex(sha))
+        return stream.type.decode(), stream.read()
+
+    def read_blob(self, sha: str) -> bytes:
+        kind, data = self.read_object(sha)
+        if kind != "blob":
+            raise GitError(f"{sha} is a {kind}, not a blob")
+        return data
+
+    def read_tree(self, sha: str) -> list[TreeEntry]:
+        """A tree's entries; trees are immutable, so parsed ones are kept in a small cache."""
+        hit = self._trees.get(sha)
+        if hit is not None:
+            self._trees.move_to_end(sha)
+            return hit
+        from git.objects.fun import tree_entries_from_data
+
+        kind, data = self.read_object(sha)
+        if kind != "tree":
+            raise GitError(f"{sha} is a {kind}, not a tree")
+        entries = [TreeEntry(mode, name, binsha.hex()) for binsha, mode, name in tree_entries_from_data(data)]
+        self._remember_tree(sha, entries)
+        return entries
+
+    def _remember_tree(self, sha: str, entries: list[TreeEntry]) -> None:
+        self._trees[sha] = entries
+        if len(self._trees) > 4096:
+            self._trees.popitem(last=False)
+
+    @cached_property
+    def _loose(self):  # type: ignore[no-untyped-def]
+        # gitdb's loose-object writer (GitPython's own backend): objects are written
+        # in-process to a temporary file and renamed into place, so a kill leaves at most an
+        # unreferenced object. GitPython's default database spawns `hash-object` per object.
+        from gitdb.db.loose import LooseObjectDB
+
+        return LooseObjectDB(str(self.common_dir / "objects"))
+
+    def _store(self, kind: str, data: bytes) -> str:
+        from io import BytesIO
+
+        from gitdb import IStream
+
+        return self._loose.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
+
+    def write_blob(self, data: bytes) -> str:
+        return self._store("blob", data)
+
+    def write_tree(self, entries: Iterable[TreeEntry]) -> str:
+        # git orders a tree's entries as if directory names ended with "/".
+        ordered = sorted(entries, key=lambda e: e.name + "/" if e.is_tree else e.name)
+        # The tree format is `<octal mode> <name>\0<20-byte id>` per entry; joined directly
+        # because the ledger rewrites 256-entry fan-out trees on every append.
+        data = b"".join(b"%o %s\0%s" % (e.mode, e.name.encode(), bytes.fromhex(e.sha)) for e in ordered)
+        sha = self._store("tree", data)
+        self._remember_tree(sha, ordered)
+        return sha
+
+    def write_commit(self, tree: str, parents: Sequence[str], message: str,
+                     *, identity: tuple[str, str] | None = None, when: int | None = None) -> str:
+        """A commit object; identity defaults to the committer git would use."""
+        name, email = identity or self.identity
+        stamp = int(time.time()) if when is None else when
+        offset = _local_offset(stamp)
+        lines = [f"tree {tree}"] + [f"parent {p}" for p in parents]
+        lines.append(f"author {name} <{email}> {stamp} {offset}")
+        lines.append(f"committer {name} <{email}> {stamp} {offset}")
+        body = "\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n"
+        return self._store("commit", body.encode("utf-8"))
+
+    @cached_property
+    def identity(self) -> tuple[str, str]:
+        """Who the tool's own ledger commits are by: the user's git identity when known."""
+        name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
+        email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
+        if not (name and email):
+            reader = self._gp.config_reader()
+            name = name or reader.get_value("user", "name", "git uet")
+            email = email or reader.get_value("user", "email", "git-uet@localhost")
+        return str(name), str(email)
+
+    def ls_tree(self, treeish: str, *, recursive: bool = True) -> list[tuple[str, str, str, str]]:
+        """(mode, type, sha, path) for every entry below `treeish` (e.g. `refs/uet:workstreams`)."""
+        args = ["ls-tree", "-z", "--full-tree"] + (["-r"] if recursive else []) + [treeish]
+        done = self.run_result(*args)
+        if done.code != 0:
+            return []
+        rows = []
+        for item in zsplit(done.out):
+            meta, path = item.split("\t", 1)
+            mode, kind, sha = meta.split(" ")
+            rows.append((mode, kind, sha, path))
+        return rows
+
+    def read_blobs(self, shas: Sequence[str]) -> list[bytes]:
+        """Many blobs in one `cat-file --batch` round: the cost of reading state in bulk."""
+        if not shas:
+            return []
+        out = self.run("cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
+        blobs, pos = [], 0
+        for _ in shas:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split(b" ")
+            if len(header) != 3:
+                raise GitError(f"cat-file: {out[pos:nl].decode(errors='replace')}")
+            size = int(header[2])
+            blobs.append(out[nl + 1:nl + 1 + size])
+            pos = nl + 1 + size + 1
+        return blobs
+
+    # -- refs -------------------------------------------------------------------------------
+
+    def update_refs(self, updates: Sequence[RefUpdate], reason: str) -> None:
+        """Move every ref from its old value to its new one, all or none (one transaction).
+
+        Raises RefMoved when any ref is not at its expected value, RefLocked when another
+        process holds a lock right now, StaleLockError when a lock was left by a dead one.
+        """
+        lines = []
+        for u in updates:
+            new, old = u.new or ZERO, u.old or ZERO
+            lines.append(f"update {u.ref}\0{new}\0{old}\0")
+        done = self.run_result(
+            "-c", "core.filesRefLockTimeout=200",
+            "update-ref", "--create-reflog", "-z", "--stdin", "-m", reason,
+            input="".join(lines).encode(),
+        )
+        if done.code == 0:
+            return
+        for u in updates:
+            lock = self.common_dir / (u.ref + ".lock")
+            age = _age(lock)
+            if age is not None:
+                if age > STALE_LOCK_SECONDS:
+                    raise StaleLockError(
+                        f"stale lock {lock} (age {age:.0f}s) left by a killed process; "
+                        "remove it if no git uet or git command is running")
+                raise RefLocked(lock)
+        for u in updates:
+            actual = self.read_ref(u.ref)
+            if actual != u.old:
+                raise RefMoved(u.ref, u.old, actual)
+        raise GitError(f"git update-ref failed: {done.message}")
+
+    def update_ref(self, ref: str, new: str | None, old: str | None, reason: str) -> None:
+        self.update_refs([RefUpdate(ref, new, old)], reason)
+
+
+def _age(path: Path) -> float | None:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _local_offset(stamp: int) -> str:
+    offset = time.localtime(stamp).tm_gmtoff // 60
+    sign = "+" if offset >= 0 else "-"
+    return f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"

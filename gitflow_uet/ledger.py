@@ -1,0 +1,324 @@
+"""The ledger: `refs/uet`, a chain of commits whose tip tree is the current state.
+
+Layout of the tip tree (every item is one JSON blob; fanned out by the sha1 of its id so
+that an append rewrites the same handful of small trees at 10 items as at 100,000):
+
+    VERSION                         "1"
+    workstreams/<aa>/<bb>/<id>      one record per workstream
+    patches/<aa>/<bb>/<id>          one record per patch
+    workers/<aa>/<bb>/<id>
+    runs/<aa>/<bb>/<id>
+    blobs/<aa>/<bb>/<sha>           stored diffs and logs, named by their own sha
+
+Each commit records one transition or one atomic batch of them: the subject reads
+`<id>: <old> → <new> (<event>)`, and a `Uet-Entry:` trailer per transition holds the same
+as JSON. Every append is a compare-and-swap of `refs/uet`; a lost race re-reads the tip and
+re-checks the transitions against the new state before trying again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from gitflow_uet import faults, states
+from gitflow_uet.errors import LedgerError, TransitionError, UsageError
+from gitflow_uet.git import MODE_BLOB, MODE_TREE, RefLocked, RefMoved, Repo, RefUpdate, TreeEntry
+
+REF = "refs/uet"
+VERSION = 1
+KIND_DIRS = {"workstream": "workstreams", "patch": "patches", "worker": "workers", "run": "runs"}
+BLOB_DIR = "blobs"
+# How long an append keeps retrying lost races and busy locks before it gives up.
+APPEND_DEADLINE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A field value to be stored as a blob in the ledger (a diff, a log); the record keeps
+    `{"blob": <sha>, "size": <bytes>}` in its place (see `blob_refs`)."""
+
+    data: bytes
+
+
+@dataclass
+class Change:
+    """One transition: item `kind`/`id` moves to `state` because of `event`; `fields` are
+    merged into its record. `expect`, when given, is the state the item must be in now
+    (None: it must not exist yet), on top of the state machine's own rules."""
+
+    kind: str
+    id: str
+    state: str
+    event: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    expect: str | None | type[Ellipsis] = ...
+
+
+@dataclass
+class Batch:
+    """What one append writes: transitions, plus refs that must move in the same
+    transaction (the target branch, when a patch lands)."""
+
+    changes: list[Change]
+    refs: list[RefUpdate] = field(default_factory=list)
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger commit, as read back."""
+
+    sha: str
+    time: int
+    subject: str
+    changes: list[dict[str, Any]]
+
+
+def fanout(name: str) -> tuple[str, str]:
+    digest = hashlib.sha1(name.encode()).hexdigest()
+    return digest[:2], digest[2:4]
+
+
+def item_path(kind: str, item_id: str) -> tuple[str, ...]:
+    return (KIND_DIRS[kind], *fanout(item_id), item_id)
+
+
+def blob_path(sha: str) -> tuple[str, ...]:
+    return (BLOB_DIR, sha[:2], sha[2:4], sha)
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class State:
+    """The ledger's state at one tip: read-only, lazily loaded."""
+
+    def __init__(self, repo: Repo, tip: str | None):
+        self.repo = repo
+        self.tip = tip
+        self.tree: str | None = None
+        if tip is not None:
+            self.tree = _commit_tree(repo, tip)
+            self._check_version()
+
+    def _check_version(self) -> None:
+        entry = self._lookup(("VERSION",))
+        version = self.repo.read_blob(entry.sha).decode().strip() if entry else "?"
+        if version != str(VERSION):
+            raise LedgerError(
+                f"{REF} holds ledger version {version}; this git-uet reads version {VERSION} (upgrade git-uet)")
+
+    def _lookup(self, path: Sequence[str]) -> TreeEntry | None:
+        sha = self.tree
+        found: TreeEntry | None = None
+        for part in path:
+            if sha is None:
+                return None
+            found = next((e for e in self.repo.read_tree(sha) if e.name == part), None)
+            if found is None:
+                return None
+            sha = found.sha if found.is_tree else None
+        return found
+
+    def get(self, kind: str, item_id: str) -> dict[str, Any] | None:
+        entry = self._lookup(item_path(kind, item_id))
+        return json.loads(self.repo.read_blob(entry.sha)) if entry else None
+
+    def state_of(self, kind: str, item_id: str) -> str | None:
+        record = self.get(kind, item_id)
+        return record["state"] if record else None
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of a kind, in one `ls-tree` and one `cat-file --batch`."""
+        if self.tip is None:
+            return []
+        rows = [r for r in self.repo.ls_tree(f"{self.tree}:{KIND_DIRS[kind]}") if r[1] == "blob"]
+        records = [json.loads(b) for b in self.repo.read_blobs([r[2] for r in rows])]
+        return sorted(records, key=lambda r: r["id"])
+
+    def blob(self, sha: str) -> bytes:
+        return self.repo.read_blob(sha)
+
+
+class Ledger:
+    def __init__(self, repo: Repo):
+        self.repo = repo
+
+    def tip(self) -> str | None:
+        return self.repo.read_ref(REF)
+
+    def state(self) -> State:
+        return State(self.repo, self.tip())
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(self, *changes: Change, refs: Sequence[RefUpdate] = ()) -> Entry:
+        """Record transitions decided up front; refused cleanly if the state no longer
+        allows them when the compare-and-swap finally goes through."""
+        return self.update(lambda _state: Batch(list(changes), list(refs)))
+
+    def update(self, decide: Callable[[State], Batch | list[Change]]) -> Entry:
+        """Read the tip, let `decide` choose the transitions from that state, write them as
+        one commit, and compare-and-swap `refs/uet` (plus any refs the batch moves).
+
+        On a lost race the whole thing runs again on the new tip, so a transition that
+        became illegal in between fails with TransitionError instead of landing.
+        A RefMoved on any ref other than refs/uet is the caller's to handle.
+        """
+        deadline = time.monotonic() + APPEND_DEADLINE_SECONDS
+        attempt = 0
+        while True:
+            state = self.state()
+            decided = decide(state)
+            batch = decided if isinstance(decided, Batch) else Batch(decided)
+            if not batch.changes:
+                raise UsageError("nothing to record")
+            commit, entry = self._write(state, batch)
+            faults.point("ledger.before-cas")
+            try:
+                self.repo.update_refs([RefUpdate(REF, commit, state.tip), *batch.refs], entry.subject)
+                return entry
+            except RefMoved as moved:
+                if moved.ref != REF:
+                    raise
+            except RefLocked:
+                pass
+            attempt += 1
+            if time.monotonic() > deadline:
+                raise LedgerError(f"could not append to {REF} after {attempt} attempts: too much contention")
+            # Jittered backoff: writers that collided spread out instead of colliding again.
+            time.sleep(random.uniform(0, min(0.05, 0.002 * (2 ** min(attempt, 5)))))
+
+    def _write(self, state: State, batch: Batch) -> tuple[str, Entry]:
+        stamp = now_iso()
+        writes: dict[tuple[str, ...], str] = {}
+        summaries: list[dict[str, Any]] = []
+        pending: dict[tuple[str, str], dict[str, Any]] = {}
+        for change in batch.changes:
+            key = (change.kind, change.id)
+            current = pending.get(key) or state.get(change.kind, change.id)
+            current_state = current["state"] if current else None
+            if change.expect is not ... and change.expect != current_state:
+                raise TransitionError(
+                    f"{change.kind} {change.id} is {current_state or 'absent'}, expected "
+                    f"{change.expect or 'absent'}; not moving it to {change.state}")
+            states.check(change.kind, change.id, current_state, change.state)
+            fields = self._store_blobs(change.fields, writes)
+            record = dict(current or {"kind": change.kind, "id": change.id, "created": stamp})
+            record.update(fields)
+            record.update(state=change.state, updated=stamp, event=change.event)
+            pending[key] = record
+            summaries.append({"kind": change.kind, "id": change.id, "from": current_state,
+                              "to": change.state, "event": change.event})
+        for (kind, item_id), record in pending.items():
+            data = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+            writes[item_path(kind, item_id)] = self.repo.write_blob(data)
+        if state.tree is None:
+            writes[("VERSION",)] = self.repo.write_blob(f"{VERSION}\n".encode())
+        tree = _rewrite(self.repo, state.tree, writes)
+        subject = batch.subject or _subject(summaries)
+        lines = [subject, ""]
+        if len(summaries) > 1:
+            lines += [_line(s) for s in summaries] + [""]
+        lines.append(f"Uet-Version: {VERSION}")
+        lines.append(f"Uet-Time: {stamp}")
+        lines += [f"Uet-Entry: {json.dumps(s, ensure_ascii=False)}" for s in summaries]
+        message = "\n".join(lines) + "\n"
+        parents = [state.tip] if state.tip else []
+        commit = self.repo.write_commit(tree, parents, message)
+        return commit, Entry(commit, int(time.time()), subject, summaries)
+
+    def _store_blobs(self, value: Any, writes: dict[tuple[str, ...], str]) -> Any:
+        if isinstance(value, Blob):
+            sha = self.repo.write_blob(value.data)
+            writes[blob_path(sha)] = sha
+            return {"blob": sha, "size": len(value.data)}
+        if isinstance(value, dict):
+            return {k: self._store_blobs(v, writes) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._store_blobs(v, writes) for v in value]
+        return value
+
+    # -- reading history --------------------------------------------------------------------
+
+    def log(self, item_id: str | None = None, kind: str | None = None, limit: int | None = None) -> list[Entry]:
+        """Transitions newest first: all, or those of one item (found by its path in the
+        tree, so the walk skips every commit that did not touch it)."""
+        if self.tip() is None:
+            return []
+        args = ["log", "-z", "--format=%H%x1f%ct%x1f%B", REF]
+        if limit:
+            args.insert(1, f"--max-count={limit}")
+        if item_id is not None:
+            kinds = [kind] if kind else list(KIND_DIRS)
+            args += ["--", *("/".join(item_path(k, item_id)) for k in kinds)]
+        entries = []
+        for raw in self.repo.run(*args).decode("utf-8", "replace").split("\0"):
+            if not raw.strip():
+                continue
+            sha, ct, body = raw.split("\x1f", 2)
+            changes = [json.loads(line.split(":", 1)[1]) for line in body.splitlines()
+                       if line.startswith("Uet-Entry:")]
+            if item_id is not None:
+                changes = [c for c in changes if c["id"] == item_id]
+            entries.append(Entry(sha.strip(), int(ct), body.splitlines()[0], changes))
+        return entries
+
+
+def _subject(summaries: list[dict[str, Any]]) -> str:
+    first = _line(summaries[0])
+    return first if len(summaries) == 1 else f"{first} (+{len(summaries) - 1} more)"
+
+
+def _line(s: dict[str, Any]) -> str:
+    return f"{s['id']}: {s['from'] or 'new'} → {s['to']} ({s['event']})"
+
+
+def _commit_tree(repo: Repo, commit: str) -> str:
+    kind, data = repo.read_object(commit)
+    if kind != "commit" or not data.startswith(b"tree "):
+        raise LedgerError(f"{REF} points at {commit}, which is not a ledger commit")
+    return data[5:45].decode()
+
+
+def _rewrite(repo: Repo, tree: str | None, writes: dict[tuple[str, ...], str]) -> str:
+    """A new tree: `tree` with each path in `writes` set to its blob, creating the
+    directories on the way. Only the trees on the written paths are read and rewritten."""
+    entries = {e.name: e for e in repo.read_tree(tree)} if tree else {}
+    below: dict[str, dict[tuple[str, ...], str]] = {}
+    for path, sha in writes.items():
+        if len(path) == 1:
+            entries[path[0]] = TreeEntry(MODE_BLOB, path[0], sha)
+        else:
+            below.setdefault(path[0], {})[path[1:]] = sha
+    for name, sub in below.items():
+        old = entries.get(name)
+        entries[name] = TreeEntry(MODE_TREE, name, _rewrite(repo, old.sha if old and old.is_tree else None, sub))
+    return repo.write_tree(entries.values())
+
+
+def blob_refs(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(field path, sha) of every stored blob a record refers to."""
+    if isinstance(value, dict):
+        if set(value) == {"blob", "size"}:
+            return [(prefix, value["blob"])]
+        found: list[tuple[str, str]] = []
+        for key, sub in value.items():
+            found += blob_refs(sub, f"{prefix}.{key}" if prefix else str(key))
+        return found
+    if isinstance(value, list):
+        return [ref for i, sub in enumerate(value) for ref in blob_refs(sub, f"{prefix}.{i}")]
+    return []
+
+
+def iter_changes(entries: Iterable[Entry]) -> Iterator[tuple[Entry, dict[str, Any]]]:
+    for entry in entries:
+        for change in entry.changes:
+            yield entry, change
