@@ -1,0 +1,65 @@
+"""Error handling at the edge: a UetError is one line on stderr and its exit code; anything
+else is a bug, written up in a report under .git/uet/ (exit 3)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import typer
+
+from gitflow_uet.errors import UetError
+
+UNEXPECTED_EXIT = 3
+
+
+def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
+    try:
+        app(args=argv, prog_name="git uet", standalone_mode=False)
+    except UetError as err:
+        _say(f"git uet: {err}")
+        return err.exit_code
+    except click.exceptions.Exit as ex:
+        return ex.exit_code
+    except click.exceptions.Abort:
+        _say("git uet: aborted")
+        return 130
+    except click.ClickException as err:
+        # Usage errors from the parser itself: bad option, missing argument.
+        err.show()
+        return 2
+    except KeyboardInterrupt:
+        _say("git uet: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception:  # noqa: BLE001 - the one place that catches everything
+        where = write_report(traceback.format_exc())
+        _say(f"git uet: internal error (a bug); report written to {where}")
+        return UNEXPECTED_EXIT
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def write_report(text: str) -> Path:
+    """Write a crash report under the repository's .git/uet/ (or the temp dir outside one)."""
+    from gitflow_uet.git import Repo
+
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    try:
+        folder = Repo.discover(Path.cwd()).uet_dir / "reports"
+    except Exception:  # noqa: BLE001 - not in a repository; still keep the report
+        import tempfile
+
+        folder = Path(tempfile.gettempdir()) / "git-uet-reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+    path.write_text(f"git-uet crash report\nargv: {sys.argv}\n\n{text}")
+    return path

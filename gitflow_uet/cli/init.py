@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import typer
+
+
+def command() -> None:
+    from gitflow_uet.bootstrap import initialize
+    from gitflow_uet.project import Project
+
+    result = initialize(Project.open())
+    if not result.changed:
+        typer.echo("already initialized: nothing changed")
+        return
+    for item in result.created:
+        typer.echo(f"created {item}")

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import typer
+
+
+def command(
+    item: Optional[str] = typer.Argument(None, help="A workstream or patch id; all transitions when absent."),
+    limit: Optional[int] = typer.Option(None, "-n", "--limit", help="At most this many ledger commits."),
+    json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    from gitflow_uet import views
+    from gitflow_uet.cli.render import emit_json
+    from gitflow_uet.project import Project
+
+    entries = views.log(Project.open(), item, limit)
+    if json_:
+        emit_json({"entries": entries})
+        return
+    for entry in entries:
+        when = dt.datetime.fromtimestamp(entry["time"]).strftime("%Y-%m-%d %H:%M:%S")
+        changes = entry["changes"]
+        if len(changes) <= 1:
+            typer.echo(f"{entry['commit'][:10]} {when} {entry['subject']}")
+            continue
+        typer.echo(f"{entry['commit'][:10]} {when}")
+        for c in changes:
+            typer.echo(f"    {c['id']}: {c['from'] or 'new'} → {c['to']} ({c['event']})")

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+
+import typer
+
+
+def command(
+    item: str = typer.Argument(..., help="A workstream or patch id."),
+    json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    from gitflow_uet import views
+    from gitflow_uet.cli.render import emit_json
+    from gitflow_uet.project import Project
+
+    doc = views.show(Project.open(), item)
+    if json_:
+        emit_json(doc)
+        return
+    record = doc["record"]
+    typer.echo(f"{doc['kind']} {record['id']}: {record['state']}")
+    for key in sorted(record):
+        if key in {"id", "state", "kind"}:
+            continue
+        value = record[key]
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        typer.echo(f"  {key}: {value}")
+    for patch in doc.get("patches", []):
+        reasons = "; ".join(patch.get("reasons") or [])
+        typer.echo(f"patch {patch['id']}: {patch['state']}" + (f" ({reasons})" if reasons else ""))
+    typer.echo("history:")
+    for entry in doc["history"]:
+        for c in entry["changes"]:
+            typer.echo(f"  {entry['commit'][:10]} {c['id']}: {c['from'] or 'new'} → {c['to']} ({c['event']})")
+    for path, text in doc["blobs"].items():
+        typer.echo(f"--- {path} ---")
+        typer.echo(text.rstrip("\n"))

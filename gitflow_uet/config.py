@@ -1,0 +1,165 @@
+"""`.uet/config.yaml`: the repository-wide settings, with DESIGN.md's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gitflow_uet.schemas import field_error, read_document, validate
+
+CONFIG_PATH = Path(".uet") / "config.yaml"
+
+
+class _Strict(BaseModel):
+    # A misspelt key must fail loudly rather than silently fall back to a default.
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatchPolicy(_Strict):
+    """What a patch may contain. `.git/` and `.uet/` are refused whatever this says."""
+
+    max_files: int = Field(50, ge=1)
+    max_lines: int = Field(2000, ge=1, description="added + removed")
+    allow_binary: bool = False
+    allow_symlinks: bool = False
+    allow_submodules: bool = False
+    forbid: list[str] = Field(default_factory=lambda: [".gitattributes", ".gitmodules", ".lfsconfig"])
+
+    def narrowed(self, overrides: PolicyOverride | Mapping[str, Any] | None) -> PatchPolicy:
+        """This policy tightened by a workstream's `policy`; a workstream can never loosen
+        it: limits take the minimum, permissions are AND-ed, `forbid` is the union."""
+        if overrides is None:
+            return self
+        extra = overrides if isinstance(overrides, PolicyOverride) else PolicyOverride.model_validate(overrides)
+        forbid = list(self.forbid) + [item for item in extra.forbid or [] if item not in self.forbid]
+        return PatchPolicy(
+            max_files=min(self.max_files, extra.max_files if extra.max_files is not None else self.max_files),
+            max_lines=min(self.max_lines, extra.max_lines if extra.max_lines is not None else self.max_lines),
+            allow_binary=self.allow_binary and extra.allow_binary is not False,
+            allow_symlinks=self.allow_symlinks and extra.allow_symlinks is not False,
+            allow_submodules=self.allow_submodules and extra.allow_submodules is not False,
+            forbid=forbid,
+        )
+
+
+class PolicyOverride(_Strict):
+    """A workstream's `policy:` block: any subset of PatchPolicy's fields (only narrows)."""
+
+    max_files: int | None = Field(None, ge=1)
+    max_lines: int | None = Field(None, ge=1)
+    allow_binary: bool | None = None
+    allow_symlinks: bool | None = None
+    allow_submodules: bool | None = None
+    forbid: list[str] | None = None
+
+
+class HookGates(_Strict):
+    pre_commit: list[str] = Field(default_factory=list, alias="pre-commit")
+    pre_push: list[str] = Field(default_factory=lambda: ["unit"], alias="pre-push")
+
+
+class ToolProfile(_Strict):
+    """Settings for one adapter; unset fields fall back to the adapter's built-in default."""
+
+    command: str | None = Field(None, description="command line; {prompt} is replaced by the task's prompt")
+    max_workers: int | None = Field(None, ge=1)
+    timeout: int | None = Field(None, ge=1, description="seconds")
+    max_output_bytes: int | None = Field(None, ge=1)
+    env: list[str] = Field(default_factory=list, description="names of environment variables passed through")
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = Field(None, description="name of the environment variable holding the API key")
+
+
+class Budget(_Strict):
+    """Per run; null = unlimited."""
+
+    tokens: int | None = Field(None, ge=0)
+    cost_usd: float | None = Field(None, ge=0)
+
+
+def _default_tools() -> dict[str, ToolProfile]:
+    return {
+        "claude": ToolProfile(command="claude -p {prompt} --output-format json", max_workers=2, timeout=1800),
+        "llm": ToolProfile(base_url="http://127.0.0.1:8000/v1", model="qwen2.5-coder", api_key_env="OPENAI_API_KEY"),
+    }
+
+
+class Config(_Strict):
+    """`.uet/config.yaml`. Every key but `schema_version` is optional."""
+
+    schema_version: Literal[1]
+    target: str = Field("main", min_length=1, description="the branch the integrator keeps green")
+    workstreams: str = Field("workstreams", min_length=1, description="folder of workstream specs")
+    worktrees: str = Field(".worktrees", min_length=1, description="where workstream worktrees go")
+    sparse_worktrees: bool = False
+    workers: int = Field(3, ge=1)
+    scope_overlap: Literal["serialize", "allow"] = "serialize"
+    max_fix_rounds: int = Field(3, ge=0)
+    gate_timeout: int = Field(1800, ge=1, description="seconds a gate may run before its process group is killed")
+    max_output_bytes: int = Field(1_000_000, ge=1024, description="output kept per gate or task (head and tail)")
+    gates: dict[str, str] = Field(default_factory=lambda: {"unit": "python -m pytest -q"})
+    integrate_gates: list[str] = Field(default_factory=lambda: ["unit"])
+    hook_gates: HookGates = Field(default_factory=HookGates)
+    patch_policy: PatchPolicy = Field(default_factory=PatchPolicy)
+    tools: dict[str, ToolProfile] = Field(default_factory=_default_tools)
+    budget: Budget = Field(default_factory=Budget)
+
+    @model_validator(mode="after")
+    def _gates_exist(self) -> Config:
+        lists: list[tuple[tuple[str, ...], list[str]]] = [
+            (("integrate_gates",), self.integrate_gates),
+            (("hook_gates", "pre-commit"), self.hook_gates.pre_commit),
+            (("hook_gates", "pre-push"), self.hook_gates.pre_push),
+        ]
+        known = ", ".join(sorted(self.gates)) or "none defined"
+        errors = [
+            ((*where, i), f"unknown gate '{name}' (gates: {known})")
+            for where, names in lists
+            for i, name in enumerate(names)
+            if name not in self.gates
+        ]
+        if errors:
+            raise field_error(errors, "config")
+        return self
+
+
+DEFAULT_CONFIG_YAML = """\
+# git uet settings. Every key but schema_version is optional; the values below are the defaults.
+schema_version: 1
+target: main                    # the branch the integrator keeps green
+workstreams: workstreams        # folder of workstream specs (*.yaml, *.yml, *.json)
+worktrees: .worktrees           # where workstream worktrees go
+sparse_worktrees: false         # true: a workstream with a scope gets a cone-sparse worktree
+workers: 3
+scope_overlap: serialize        # serialize | allow: workstreams whose declared scopes overlap never run at once
+max_fix_rounds: 3               # how often a task's `fix` is re-run before the workstream fails
+gate_timeout: 1800              # seconds; a gate's whole process group is killed past it
+max_output_bytes: 1000000       # output kept per gate or task (first and last half)
+gates:                          # name -> shell command, run at the worktree's root
+  unit: python -m pytest -q
+integrate_gates: [unit]         # run on every candidate before it lands on target
+hook_gates: {pre-commit: [], pre-push: [unit]}
+patch_policy:
+  max_files: 50
+  max_lines: 2000               # added + removed
+  allow_binary: false
+  allow_symlinks: false
+  allow_submodules: false
+  forbid: [.gitattributes, .gitmodules, .lfsconfig]   # on top of .git/ and .uet/, always refused
+tools:                          # tool profiles for adapters (built-in defaults for aider, claude, codex, llm)
+  claude: {command: "claude -p {prompt} --output-format json", max_workers: 2, timeout: 1800}
+  llm: {base_url: "http://127.0.0.1:8000/v1", model: "qwen2.5-coder", api_key_env: OPENAI_API_KEY}
+budget: {tokens: null, cost_usd: null}   # per run; null = unlimited
+"""
+
+
+def load_config(repo_root: Path) -> Config:
+    """The repository's config; the defaults when there is none yet (before `git uet init`)."""
+    path = repo_root / CONFIG_PATH
+    if not path.is_file():
+        return Config(schema_version=1)
+    return validate(Config, read_document(path, repo_root), path, repo_root)

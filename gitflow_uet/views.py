@@ -1,0 +1,86 @@
+"""Read-only views of the ledger for `status`, `log` and `show`: plain dicts, ready to
+render or dump as JSON."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from gitflow_uet.errors import UsageError
+from gitflow_uet.ledger import Entry, blob_refs
+from gitflow_uet.project import Project
+
+
+def status(project: Project) -> dict[str, Any]:
+    state = project.ledger.state()
+    records = {r["id"]: r for r in state.all("workstream")}
+    rows = []
+    for ws_id, record in records.items():
+        rows.append({
+            "id": ws_id,
+            "state": record["state"],
+            "title": record.get("title"),
+            "branch": record.get("branch"),
+            "patch": record.get("patch"),
+            "updated": record.get("updated"),
+            "event": record.get("event"),
+        })
+    # Specs never started are planned: the ledger records a workstream from its first move.
+    if (project.root / project.config.workstreams).is_dir():
+        for ws_id, spec in project.specs.items():
+            if ws_id not in records:
+                rows.append({"id": ws_id, "state": "planned", "title": spec.title, "branch": None,
+                             "patch": None, "updated": None, "event": None})
+    rows.sort(key=lambda r: r["id"])
+    return {
+        "ledger": state.tip,
+        "target": project.config.target,
+        "workstreams": rows,
+        "counts": dict(sorted(Counter(r["state"] for r in rows).items())),
+    }
+
+
+def entry_dict(entry: Entry) -> dict[str, Any]:
+    return {"commit": entry.sha, "time": entry.time, "subject": entry.subject, "changes": entry.changes}
+
+
+def log(project: Project, item_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    if item_id is not None:
+        _find(project, item_id)
+    return [entry_dict(e) for e in project.ledger.log(item_id, limit=limit)]
+
+
+def show(project: Project, item_id: str) -> dict[str, Any]:
+    """Everything the ledger holds about one workstream or patch, stored logs included."""
+    state = project.ledger.state()
+    kind, record = _find(project, item_id)
+    out: dict[str, Any] = {"kind": kind, "record": record}
+    if kind == "workstream":
+        out["patches"] = [p for p in state.all("patch") if p.get("workstream") == item_id]
+    out["blobs"] = {path: _text(state.blob(sha)) for path, sha in blob_refs(record)}
+    for patch in out.get("patches", []):
+        for path, sha in blob_refs(patch):
+            out["blobs"][f"patch {patch['id']}: {path}"] = _text(state.blob(sha))
+    out["history"] = [entry_dict(e) for e in project.ledger.log(item_id, kind=kind)]
+    return out
+
+
+def _find(project: Project, item_id: str) -> tuple[str, dict[str, Any]]:
+    state = project.ledger.state()
+    for kind in ("workstream", "patch", "run", "worker"):
+        record = state.get(kind, item_id)
+        if record is not None:
+            return kind, record
+    if item_id in _spec_ids(project):
+        return "workstream", {"id": item_id, "state": "planned", "kind": "workstream"}
+    raise UsageError(f"unknown workstream or patch {item_id!r}: the ledger has no record of it")
+
+
+def _spec_ids(project: Project) -> set[str]:
+    if not (project.root / project.config.workstreams).is_dir():
+        return set()
+    return set(project.specs)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
