@@ -34,6 +34,8 @@ REF = "refs/uet"
 VERSION = 1
 KIND_DIRS = {"workstream": "workstreams", "patch": "patches", "worker": "workers", "run": "runs"}
 BLOB_DIR = "blobs"
+# Scalar change fields repeated in the commit's Uet-Entry trailer.
+TRAILER_FIELDS = ("workstream", "patch", "worker", "run", "commit")
 # How long an append keeps retrying lost races and busy locks before it gives up.
 APPEND_DEADLINE_SECONDS = 60.0
 
@@ -215,8 +217,11 @@ class Ledger:
             record.update(fields)
             record.update(state=change.state, updated=stamp, event=change.event)
             pending[key] = record
-            summaries.append({"kind": change.kind, "id": change.id, "from": current_state,
-                              "to": change.state, "event": change.event})
+            summary = {"kind": change.kind, "id": change.id, "from": current_state,
+                       "to": change.state, "event": change.event, "time": stamp}
+            # The identifiers a reader of `git log refs/uet` wants without opening blobs.
+            summary.update({k: fields[k] for k in TRAILER_FIELDS if isinstance(fields.get(k), (str, int))})
+            summaries.append(summary)
         for (kind, item_id), record in pending.items():
             data = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
             writes[item_path(kind, item_id)] = self.repo.write_blob(data)

@@ -31,6 +31,7 @@ def test_append_records_state_in_tree_and_readable_log(ledger: Ledger) -> None:
     assert subjects == ["ws-1: planned → running (start)", "ws-1: new → planned (plan)"]
     body = git(root, "log", "-1", "--format=%B", REF)
     entry = json.loads(next(ln for ln in body.splitlines() if ln.startswith("Uet-Entry:")).split(":", 1)[1])
+    assert entry.pop("time").startswith("20")
     assert entry == {"kind": "workstream", "id": "ws-1", "from": "planned", "to": "running", "event": "start"}
     assert "/".join(item_path("workstream", "ws-1")) in git(root, "ls-tree", "-r", "--name-only", REF)
     # refs/uet keeps a reflog, so any ledger write can be undone with plain git
