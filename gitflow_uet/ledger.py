@@ -141,8 +141,7 @@ class State:
         """Every record of a kind, in one `ls-tree` and one `cat-file --batch`."""
         if self.tip is None:
             return []
-        rows = [r for r in self.repo.ls_tree(f"{self.tree}:{KIND_DIRS[kind]}") if r[1] == "blob"]
-        records = [json.loads(b) for b in self.repo.read_blobs([r[2] for r in rows])]
+        records = [json.loads(b) for b in self.repo.read_tree_blobs(f"{self.tree}:{KIND_DIRS[kind]}")]
         return sorted(records, key=lambda r: r["id"])
 
     def blob(self, sha: str) -> bytes:

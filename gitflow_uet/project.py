@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitflow_uet.errors import UsageError
 from gitflow_uet.git import Repo
@@ -44,6 +44,26 @@ class Project:
             return self.specs[ws_id]
         except KeyError:
             raise UsageError(f"unknown workstream {ws_id!r} (no spec with that id in {self.config.workstreams}/)") from None
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """The validated config as plain data, from the cache when the file is unchanged."""
+        from gitflow_uet.cache import cached, file_key
+
+        config_file = self.root / ".uet" / "config.yaml"
+        return cached(self.repo.uet_dir / "cache", "config", file_key([config_file]),
+                      lambda: self.config.model_dump(mode="json", by_alias=True))
+
+    def spec_titles(self) -> dict[str, str]:
+        """id -> title of every spec, from the cache when no spec file changed."""
+        from gitflow_uet.cache import cached, file_key
+
+        folder = self.root / self.settings["workstreams"]
+        if not folder.is_dir():
+            return {}
+        files = [p for p in folder.iterdir() if p.suffix in {".yaml", ".yml", ".json"}]
+        return cached(self.repo.uet_dir / "cache", "spec-titles", file_key([folder, *files]),
+                      lambda: {ws_id: spec.title for ws_id, spec in self.specs.items()})
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -26,15 +26,14 @@ def status(project: Project) -> dict[str, Any]:
             "event": record.get("event"),
         })
     # Specs never started are planned: the ledger records a workstream from its first move.
-    if (project.root / project.config.workstreams).is_dir():
-        for ws_id, spec in project.specs.items():
-            if ws_id not in records:
-                rows.append({"id": ws_id, "state": "planned", "title": spec.title, "branch": None,
-                             "patch": None, "updated": None, "event": None})
+    for ws_id, title in project.spec_titles().items():
+        if ws_id not in records:
+            rows.append({"id": ws_id, "state": "planned", "title": title, "branch": None,
+                         "patch": None, "updated": None, "event": None})
     rows.sort(key=lambda r: r["id"])
     return {
         "ledger": state.tip,
-        "target": project.config.target,
+        "target": project.settings["target"],
         "workstreams": rows,
         "counts": dict(sorted(Counter(r["state"] for r in rows).items())),
     }
@@ -71,15 +70,9 @@ def _find(project: Project, item_id: str) -> tuple[str, dict[str, Any]]:
         record = state.get(kind, item_id)
         if record is not None:
             return kind, record
-    if item_id in _spec_ids(project):
+    if item_id in project.spec_titles():
         return "workstream", {"id": item_id, "state": "planned", "kind": "workstream"}
     raise UsageError(f"unknown workstream or patch {item_id!r}: the ledger has no record of it")
-
-
-def _spec_ids(project: Project) -> set[str]:
-    if not (project.root / project.config.workstreams).is_dir():
-        return set()
-    return set(project.specs)
 
 
 def _text(data: bytes) -> str:

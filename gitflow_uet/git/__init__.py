@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Iterable, Sequence
 
 from gitflow_uet.errors import GitError, NotARepository, StaleLockError
 
 if TYPE_CHECKING:
-    import git as gitpython
+    from gitdb.db.loose import LooseObjectDB
 
 ZERO = "0" * 40
 MODE_TREE = 0o040000
@@ -127,6 +128,66 @@ class Completed:
         return " / ".join(lines[-3:]) if lines else f"exit {self.code}"
 
 
+class _CatFile:
+    """One long-lived `git cat-file --batch`: reads cost a pipe round trip, not a spawn.
+
+    It resolves names (`refs/uet`, `<tree>:<path>`) afresh on every request, loose or
+    packed, so it also serves as the cheap way to read a ref. Shared by threads.
+    """
+
+    def __init__(self, repo: Repo):
+        self._repo = repo
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", *_SAFE_CONFIG, "cat-file", "--batch"], cwd=self._repo.root, env=clean_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        return self._proc
+
+    def read(self, name: str) -> tuple[str, str, bytes] | None:
+        """(sha, type, content) of the object `name` names, or None when there is none."""
+        if "\n" in name:
+            raise GitError(f"object name with a newline: {name!r}")
+        with self._lock:
+            proc = self._start()
+            stdin, stdout = proc.stdin, proc.stdout
+            assert stdin is not None and stdout is not None
+            stdin.write(name.encode() + b"\n")
+            stdin.flush()
+            header = stdout.readline()
+            parts = header.split()
+            if len(parts) != 3:
+                if not header:
+                    self._proc = None
+                    raise GitError(f"git cat-file ended while reading {name}")
+                return None  # "<name> missing" / "ambiguous"
+            size = int(parts[2])
+            data = _read_exact(stdout, size + 1)[:-1]
+            return parts[0].decode(), parts[1].decode(), data
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                assert self._proc.stdin is not None
+                self._proc.stdin.close()
+                self._proc.wait()
+            self._proc = None
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise GitError("git cat-file ended mid-object")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 class Repo:
     """A repository as seen from one of its worktrees."""
 
@@ -210,28 +271,31 @@ class Repo:
     # -- objects ----------------------------------------------------------------------------
 
     @cached_property
-    def _gp(self) -> gitpython.Repo:
-        import git as gitpython
+    def _cat(self) -> _CatFile:
+        return _CatFile(self)
 
-        return gitpython.Repo(self.root)
+    def close(self) -> None:
+        self._cat.close()
 
     def rev_parse(self, rev: str) -> str | None:
         done = self.run_result("rev-parse", "-q", "--verify", "--end-of-options", rev)
         return done.text.strip() or None if done.code == 0 else None
 
     def read_ref(self, ref: str) -> str | None:
-        """The object a full ref name points at, or None; read in-process (no spawn)."""
-        from git.refs.symbolic import SymbolicReference
+        """The object a full ref name points at, or None; no spawn."""
+        found = self._cat.read(ref)
+        return found[0] if found else None
 
-        try:
-            return SymbolicReference.dereference_recursive(self._gp, ref)
-        except (ValueError, OSError):
-            return None
+    def read_named(self, name: str) -> tuple[str, str, bytes] | None:
+        """(sha, type, content) for any name git resolves, or None."""
+        return self._cat.read(name)
 
     def read_object(self, sha: str) -> tuple[str, bytes]:
-        """(type, content) through the repository's long-lived `cat-file --batch`."""
-        stream = self._gp.odb.stream(bytes.fromhex(sha))
-        return stream.type.decode(), stream.read()
+        """(type, content) through the long-lived `cat-file --batch`."""
+        found = self._cat.read(sha)
+        if found is None:
+            raise GitError(f"object {sha} is missing")
+        return found[1], found[2]
 
     def read_blob(self, sha: str) -> bytes:
         kind, data = self.read_object(sha)
@@ -245,12 +309,10 @@ class Repo:
         if hit is not None:
             self._trees.move_to_end(sha)
             return hit
-        from git.objects.fun import tree_entries_from_data
-
         kind, data = self.read_object(sha)
         if kind != "tree":
             raise GitError(f"{sha} is a {kind}, not a tree")
-        entries = [TreeEntry(mode, name, binsha.hex()) for binsha, mode, name in tree_entries_from_data(data)]
+        entries = _parse_tree(data)
         self._remember_tree(sha, entries)
         return entries
 
@@ -260,7 +322,7 @@ class Repo:
             self._trees.popitem(last=False)
 
     @cached_property
-    def _loose(self):  # type: ignore[no-untyped-def]
+    def _loose(self) -> LooseObjectDB:
         # gitdb's loose-object writer (GitPython's own backend): objects are written
         # in-process to a temporary file and renamed into place, so a kill leaves at most an
         # unreferenced object. GitPython's default database spawns `hash-object` per object.
@@ -302,14 +364,13 @@ class Repo:
 
     @cached_property
     def identity(self) -> tuple[str, str]:
-        """Who the tool's own ledger commits are by: the user's git identity when known."""
-        name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
-        email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
-        if not (name and email):
-            reader = self._gp.config_reader()
-            name = name or reader.get_value("user", "name", "git uet")
-            email = email or reader.get_value("user", "email", "git-uet@localhost")
-        return str(name), str(email)
+        """Who the tool's own commits are by: the identity git itself would use."""
+        done = self.run_result("var", "GIT_COMMITTER_IDENT")
+        ident = done.text.strip()
+        if done.code != 0 or "<" not in ident:
+            return "git uet", "git-uet@localhost"
+        name, _, rest = ident.partition(" <")
+        return name, rest.split(">", 1)[0]
 
     def ls_tree(self, treeish: str, *, recursive: bool = True) -> list[tuple[str, str, str, str]]:
         """(mode, type, sha, path) for every entry below `treeish` (e.g. `refs/uet:workstreams`)."""
@@ -328,17 +389,27 @@ class Repo:
         """Many blobs in one `cat-file --batch` round: the cost of reading state in bulk."""
         if not shas:
             return []
-        out = self.run("cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
-        blobs, pos = [], 0
-        for _ in shas:
-            nl = out.index(b"\n", pos)
-            header = out[pos:nl].split(b" ")
-            if len(header) != 3:
-                raise GitError(f"cat-file: {out[pos:nl].decode(errors='replace')}")
-            size = int(header[2])
-            blobs.append(out[nl + 1:nl + 1 + size])
-            pos = nl + 1 + size + 1
-        return blobs
+        return _parse_batch(self.run("cat-file", "--batch", input=("\n".join(shas) + "\n").encode()), len(shas))
+
+    def read_tree_blobs(self, treeish: str) -> list[bytes]:
+        """Every blob below `treeish`, as `git ls-tree -r --object-only | git cat-file
+        --batch` reads them: the two processes are piped to each other directly."""
+        lister = subprocess.Popen(
+            ["git", *_SAFE_CONFIG, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
+            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            reader = subprocess.Popen(
+                ["git", *_SAFE_CONFIG, "cat-file", "--batch"], cwd=self.root, env=clean_env(),
+                stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert lister.stdout is not None and reader.stdout is not None
+            lister.stdout.close()  # the reader holds it now
+            out = reader.stdout.read()
+            reader.wait()
+        finally:
+            lister.wait()
+        if lister.returncode != 0:
+            return []
+        return _parse_batch(out, None)
 
     # -- refs -------------------------------------------------------------------------------
 
@@ -376,6 +447,34 @@ class Repo:
 
     def update_ref(self, ref: str, new: str | None, old: str | None, reason: str) -> None:
         self.update_refs([RefUpdate(ref, new, old)], reason)
+
+
+def _parse_tree(data: bytes) -> list[TreeEntry]:
+    """Entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each."""
+    entries, pos = [], 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        entries.append(TreeEntry(int(data[pos:space], 8), data[space + 1:nul].decode("utf-8", "surrogateescape"),
+                                 data[nul + 1:nul + 21].hex()))
+        pos = nul + 21
+    return entries
+
+
+def _parse_batch(out: bytes, expected: int | None) -> list[bytes]:
+    """Split `cat-file --batch` output into object contents."""
+    blobs, pos, end = [], 0, len(out)
+    while pos < end:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split(b" ")
+        if len(header) != 3:
+            raise GitError(f"cat-file: {out[pos:nl].decode(errors='replace')}")
+        size = int(header[2])
+        blobs.append(out[nl + 1:nl + 1 + size])
+        pos = nl + 2 + size
+    if expected is not None and len(blobs) != expected:
+        raise GitError(f"cat-file returned {len(blobs)} objects, expected {expected}")
+    return blobs
 
 
 def _age(path: Path) -> float | None:
