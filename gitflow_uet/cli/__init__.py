@@ -21,7 +21,13 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("status", "status", "Every workstream with its state, branch, patch and last change."),
     ("log", "log", "The ledger's transitions, newest first (all, or one workstream's or patch's)."),
     ("show", "show", "Everything the ledger holds about one workstream or patch, logs included."),
+    ("gate", "gate", "Run gates (default: integrate_gates) in this worktree; --hook runs a git hook's gates."),
+    ("hooks", "hooks", "Install or uninstall the git hook shims that run hook_gates (pre-commit, pre-push)."),
+    ("hook_run", "hook-run", "Run the gates of a git hook (called by the installed hook shims)."),
 )
+
+# Commands the hook shims call; kept out of `--help`.
+HIDDEN = {"hook-run"}
 
 app = typer.Typer(
     name="git uet",
@@ -48,7 +54,7 @@ def _root(
 
 for _module, _name, _help in COMMANDS:
     _cmd = importlib.import_module(f"gitflow_uet.cli.{_module}").command
-    app.command(name=_name, help=_help, short_help=_help)(_cmd)
+    app.command(name=_name, help=_help, short_help=_help, hidden=_name in HIDDEN)(_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

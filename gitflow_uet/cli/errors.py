@@ -19,7 +19,9 @@ UNEXPECTED_EXIT = 3
 
 def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
     try:
-        app(args=argv, prog_name="git uet", standalone_mode=False)
+        # Without standalone mode, click hands back the code of a `typer.Exit(n)` as the
+        # return value instead of raising it.
+        code = app(args=argv, prog_name="git uet", standalone_mode=False)
     except UetError as err:
         _say(f"git uet: {err}")
         return err.exit_code
@@ -41,7 +43,7 @@ def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
         where = write_report(traceback.format_exc())
         _say(f"git uet: internal error (a bug); report written to {where}")
         return UNEXPECTED_EXIT
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _say(line: str) -> None:

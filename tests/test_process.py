@@ -1,0 +1,101 @@
+"""process.run: the one place user commands start; nothing may outlive its timeout."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from gitflow_uet import process
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs. A zombie counts as gone: it runs nothing, and in a container
+    whose init does not reap, an orphan's zombie can linger after it was killed."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run(command: str | list[str], cwd: Path, **kw: object) -> process.ProcessResult:
+    kw.setdefault("env", process.base_env())
+    kw.setdefault("timeout", 30)
+    return process.run(command, cwd=cwd, **kw)  # type: ignore[arg-type]
+
+
+def test_exit_codes_and_output(tmp_path: Path) -> None:
+    ok = run("echo out; echo err >&2", tmp_path)
+    assert ok.code == 0 and ok.ok and not ok.timed_out and not ok.truncated
+    assert b"out\n" in ok.output and b"err\n" in ok.output
+    red = run("exit 7", tmp_path)
+    assert red.code == 7 and not red.ok and red.summary() == "exit 7"
+    argv = run(["sh", "-c", "exit 3"], tmp_path)
+    assert argv.code == 3
+
+
+def test_runs_in_cwd(tmp_path: Path) -> None:
+    done = run("pwd", tmp_path)
+    assert Path(done.text.strip()).resolve() == tmp_path.resolve()
+
+
+def test_hanging_command_is_killed_with_everything_it_started(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pidfile"
+    started = time.monotonic()
+    done = run("sleep 300 & echo $! > pidfile; sleep 300", tmp_path, timeout=1)
+    assert time.monotonic() - started < 20
+    assert done.timed_out and done.code is None and not done.ok
+    assert done.summary().startswith("timed out")
+    child = int(pidfile.read_text())
+    assert wait_gone(child), f"background child {child} outlived the timeout"
+
+
+def test_leftover_background_process_dies_when_command_exits(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pidfile"
+    done = run("sleep 300 >/dev/null 2>&1 & echo $! > pidfile; exit 0", tmp_path, timeout=30)
+    assert done.code == 0 and not done.timed_out
+    assert wait_gone(int(pidfile.read_text()))
+
+
+def test_endless_output_is_capped_and_killed(tmp_path: Path) -> None:
+    done = run("yes", tmp_path, timeout=1, max_output=1000)
+    assert done.timed_out and done.code is None
+    assert done.truncated
+    assert b"bytes of output dropped" in done.output
+    assert len(done.output) < 1200
+    assert done.output.startswith(b"y\ny\n")
+
+
+def test_output_under_the_cap_is_whole(tmp_path: Path) -> None:
+    done = run("printf 'a%.0s' $(seq 1 500)", tmp_path, max_output=1000)
+    assert done.output == b"a" * 500 and not done.truncated
+
+
+def test_stdin_is_closed(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = run("cat", tmp_path, timeout=10)
+    assert done.code == 0 and not done.timed_out and done.output == b""
+    assert time.monotonic() - started < 5
+
+
+def test_environment_is_clean(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("UET_TEST_SECRET", "s3cret")
+    plain = run("env", tmp_path, env=process.base_env())
+    assert b"UET_TEST_SECRET" not in plain.output
+    assert b"PATH=" in plain.output
+    passed = run("env", tmp_path, env=process.base_env(passthrough=["UET_TEST_SECRET"], extra={"EXTRA": "1"}))
+    assert b"UET_TEST_SECRET=s3cret" in passed.output and b"EXTRA=1" in passed.output
