@@ -72,6 +72,9 @@ class ToolProfile(_Strict):
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = Field(None, description="name of the environment variable holding the API key")
+    max_context_tokens: int | None = Field(None, ge=256, description="llm: context files sent with the prompt, in tokens")
+    breaker_failures: int | None = Field(None, ge=1, description="consecutive failures that open the circuit (default 3)")
+    breaker_cooldown: float | None = Field(None, ge=0, description="seconds the circuit stays open (default 300)")
 
 
 class Budget(_Strict):

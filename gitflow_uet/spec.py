@@ -63,6 +63,13 @@ class Task(_Strict):
         return self
 
 
+class WorkstreamBudget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: int | None = Field(None, ge=0)
+    cost_usd: float | None = Field(None, ge=0)
+
+
 class Workstream(_Strict):
     """One unit of change: a branch, a worktree, a patch, landed as one commit."""
 
@@ -77,6 +84,7 @@ class Workstream(_Strict):
     tasks: list[Task] = Field(default_factory=list)
     gates: list[str] | None = Field(None, description="replaces integrate_gates for this workstream")
     policy: PolicyOverride | None = Field(None, description="narrows patch_policy for this workstream")
+    budget: WorkstreamBudget | None = Field(None, description="token/cost budget for this workstream's tasks")
 
     _source: Path | None = PrivateAttr(None)
     _where: str | None = PrivateAttr(None)
