@@ -1,9 +1,11 @@
-"""Repository builders and CLI drivers shared by the tests."""
+"""Repository builders, CLI drivers and process probes shared by the tests."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -53,3 +55,26 @@ def uet(cwd: Path, *args: str, env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "-m", "gitflow_uet", *args], cwd=cwd, capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, timeout=timeout,
                           stdin=subprocess.DEVNULL)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs. A zombie counts as gone: it runs nothing, and in a container
+    whose init does not reap, an orphan's zombie can linger after it was killed."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False

@@ -7,29 +7,7 @@ import time
 from pathlib import Path
 
 from gitflow_uet import process
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` still runs. A zombie counts as gone: it runs nothing, and in a container
-    whose init does not reap, an orphan's zombie can linger after it was killed."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+from tests.helpers import alive, wait_gone
 
 
 def run(command: str | list[str], cwd: Path, **kw: object) -> process.ProcessResult:

@@ -1,0 +1,356 @@
+"""`git uet run`: every ready workstream executed by a pool of workers, each result
+integrated as it arrives by one sequential integrator working alongside them.
+
+A workstream is ready when all its dependencies are integrated; among ready ones the
+order is priority, then id. Two workstreams sharing a resource, or (with
+`scope_overlap: serialize`) whose scopes may overlap, never run at once. A failure
+blocks the workstreams that depend on it; the others go on.
+
+Everything that happens is a ledger transition, so a run killed at any moment is finished
+by the next `git uet run`: dead workers are recovered, queued patches integrated, and
+nothing lands twice.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ulid import ULID
+
+from gitflow_uet import scope, workstreams
+from gitflow_uet.breaker import CircuitBreaker
+from gitflow_uet.budget import Budget
+from gitflow_uet.errors import UetError, UsageError
+from gitflow_uet.ledger import Blob, Change, now_iso
+from gitflow_uet.plan import plan_from
+from gitflow_uet.project import Project
+from gitflow_uet.spec import Workstream
+from gitflow_uet.tasks import Limits, TaskRunner
+from gitflow_uet.workers import HOST, Heartbeats, recover
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+DONE = frozenset({"integrated", "failed", "quarantined", "blocked", "rolled_back"})
+UNREACHABLE = frozenset({"failed", "quarantined", "blocked", "rolled_back"})
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    states: dict[str, str]
+    seconds: float
+    task_seconds: float
+    recovered: list[str] = field(default_factory=list)
+
+    def ids(self, *wanted: str) -> list[str]:
+        return sorted(i for i, s in self.states.items() if s in wanted)
+
+    @property
+    def ok(self) -> bool:
+        return all(s == "integrated" for s in self.states.values())
+
+
+def selection(specs: dict[str, Workstream], only: list[str] | None) -> list[str]:
+    """The workstreams to run: those named (with every dependency they need), or all."""
+    if not only:
+        return sorted(specs)
+    unknown = [i for i in only if i not in specs]
+    if unknown:
+        raise UsageError(f"unknown workstream {', '.join(map(repr, unknown))}")
+    chosen: set[str] = set()
+    todo = list(only)
+    while todo:
+        ws_id = todo.pop()
+        if ws_id not in chosen:
+            chosen.add(ws_id)
+            todo += specs[ws_id].depends_on
+    return sorted(chosen)
+
+
+class Run:
+    def __init__(self, project: Project, ids: list[str], workers: int, emit: Emit):
+        self.project = project
+        self.specs = project.specs
+        self.ids = ids
+        self.n_workers = workers
+        self.emit = emit
+        self.run_id = str(ULID())
+        self.cond = threading.Condition()
+        self.assigned: dict[str, str] = {}      # ws id -> worker id, while a worker has it
+        self.integrating = False
+        self.integrator_gave_up = False
+        self.stopping = False
+        self.jobs: queue.Queue[str | None] = queue.Queue()
+        self.idle = 0
+        self.task_seconds = 0.0
+        self.timeline: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        config = project.config
+        breaker_profile = {name: p for name, p in config.tools.items()}
+        threshold = min((p.breaker_failures for p in breaker_profile.values() if p.breaker_failures), default=3)
+        cooldown = min((p.breaker_cooldown for p in breaker_profile.values()
+                        if p.breaker_cooldown is not None), default=300.0)
+        self.limits = Limits(
+            budget=Budget.from_config(config.budget),
+            breaker=CircuitBreaker(threshold, cooldown),
+            slots={name: threading.BoundedSemaphore(p.max_workers) for name, p in config.tools.items()
+                   if p.max_workers},
+        )
+        self.heartbeats = Heartbeats(project)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        started = time.monotonic()
+        ledger = self.project.ledger
+        # A workstream someone started by hand is theirs until they submit it.
+        by_hand = [i for i, s in self._states().items() if s == "running"]
+        for ws_id in by_hand:
+            self.emit("ws-skipped", {"workstream": ws_id, "reason": "running outside this run"})
+        self.ids = [i for i in self.ids if i not in by_hand]
+        ledger.append(Change("run", self.run_id, "pending", "create", {
+            "workers": self.n_workers, "workstreams": self.ids, "host": HOST, "started": now_iso()}))
+        ledger.append(Change("run", self.run_id, "running", "start"))
+        self.emit("run-start", {"run": self.run_id, "workers": self.n_workers, "workstreams": self.ids})
+        self.heartbeats.start()
+        threads = [threading.Thread(target=self._worker, args=(f"{self.run_id[-6:].lower()}-w{n + 1}",),
+                                    name=f"uet-worker-{n + 1}", daemon=True) for n in range(self.n_workers)]
+        integrator = threading.Thread(target=self._integrator, name="uet-integrator", daemon=True)
+        for t in threads:
+            t.start()
+        integrator.start()
+        try:
+            states = self._schedule()
+        except BaseException:
+            self._shutdown(threads, integrator)
+            ledger.append(Change("run", self.run_id, "cancelled", "interrupted"))
+            raise
+        self._shutdown(threads, integrator)
+        states = self._states()
+        seconds = time.monotonic() - started
+        outcome = "completed" if all(s == "integrated" for s in states.values()) else "failed"
+        summary = {
+            "finished": now_iso(), "seconds": round(seconds, 3), "task_seconds": round(self.task_seconds, 3),
+            "outcome": {s: sorted(i for i, v in states.items() if v == s) for s in set(states.values())},
+            "usage": self.limits.budget.spent, "breaker": self.limits.breaker.states(),
+            "timeline": Blob(json.dumps(self.timeline).encode()),
+            "errors": self.errors,
+        }
+        ledger.append(Change("run", self.run_id, outcome, "finish", summary))
+        self.emit("run-end", {"run": self.run_id, "outcome": outcome, "seconds": round(seconds, 3),
+                              "states": states})
+        return RunResult(self.run_id, states, seconds, self.task_seconds)
+
+    def _states(self) -> dict[str, str]:
+        state = self.project.ledger.state()
+        return {ws_id: state.state_of("workstream", ws_id) or "planned" for ws_id in self.ids}
+
+    def _schedule(self) -> dict[str, str]:
+        while True:
+            with self.cond:
+                states = self._states()
+                self._block_unreachable(states)
+                busy = set(self.assigned)
+                ready = [i for i in self._ready(states) if i not in busy]
+                for ws_id in ready:
+                    if self.idle <= 0:
+                        break
+                    if self._conflicts(ws_id, busy):
+                        continue
+                    self.assigned[ws_id] = ""
+                    busy.add(ws_id)
+                    self.idle -= 1
+                    self.jobs.put(ws_id)
+                waiting = [i for i, s in states.items() if s not in DONE]
+                if not waiting and not self.assigned and not self.integrating:
+                    return states
+                active = ("running",) if self.integrator_gave_up else ("running", "submitted")
+                if not self.assigned and not self.integrating and not ready and \
+                        not any(s in active for s in states.values()):
+                    # Nothing runs and nothing can start: what remains waits on work
+                    # this run cannot do (e.g. started by hand and never submitted).
+                    return states
+                self.cond.wait(timeout=1.0)
+
+    def _ready(self, states: dict[str, str]) -> list[str]:
+        ready = [i for i, s in states.items()
+                 if s == "planned" and all(states.get(d, self._state_of(d)) == "integrated"
+                                           for d in self.specs[i].depends_on)]
+        return sorted(ready, key=lambda i: (self.specs[i].priority_rank, i))
+
+    def _state_of(self, ws_id: str) -> str:
+        return self.project.ledger.state().state_of("workstream", ws_id) or "planned"
+
+    def _block_unreachable(self, states: dict[str, str]) -> None:
+        for ws_id, s in sorted(states.items()):
+            if s != "planned" or ws_id in self.assigned:
+                continue
+            bad = [d for d in self.specs[ws_id].depends_on if states.get(d, self._state_of(d)) in UNREACHABLE]
+            if bad:
+                reason = f"dependency {', '.join(bad)} is {states.get(bad[0], self._state_of(bad[0]))}"
+                changes = [Change("workstream", ws_id, "blocked", "block", {"reasons": [reason]})]
+                if self.project.ledger.state().get("workstream", ws_id) is None:
+                    # Recorded from its first move: this one never moved before.
+                    changes.insert(0, Change("workstream", ws_id, "planned", "plan",
+                                             {"title": self.specs[ws_id].title, "branch": None}))
+                self.project.ledger.append(*changes)
+                states[ws_id] = "blocked"
+                self.emit("ws-blocked", {"workstream": ws_id, "reason": reason})
+
+    def _conflicts(self, ws_id: str, busy: set[str]) -> bool:
+        spec = self.specs[ws_id]
+        serialize = self.project.config.scope_overlap == "serialize"
+        for other_id in busy:
+            other = self.specs[other_id]
+            if set(spec.resources) & set(other.resources):
+                return True
+            if serialize and scope.may_overlap(spec.scope, other.scope):
+                return True
+        return False
+
+    def _shutdown(self, threads: list[threading.Thread], integrator: threading.Thread) -> None:
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        for _ in threads:
+            self.jobs.put(None)
+        for t in threads:
+            t.join()
+        integrator.join()
+        self.heartbeats.stop()
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def _worker(self, worker_id: str) -> None:
+        ledger = self.project.ledger
+        fields = {"run": self.run_id, "pid": __import__("os").getpid(), "host": HOST}
+        ledger.append(Change("worker", worker_id, "SPAWNING", "spawn", fields))
+        self.heartbeats.add(worker_id)
+        ledger.append(Change("worker", worker_id, "IDLE", "ready"))
+        self.emit("worker", {"worker": worker_id, "state": "IDLE"})
+        with self.cond:
+            self.idle += 1
+            self.cond.notify_all()
+        while True:
+            ws_id = self.jobs.get()
+            if ws_id is None:
+                break
+            with self.cond:
+                self.assigned[ws_id] = worker_id
+            ledger.append(Change("worker", worker_id, "BUSY", f"take {ws_id}", {"workstream": ws_id}))
+            begun = time.time()
+            try:
+                outcome = self._execute(ws_id, worker_id)
+            except UetError as err:
+                outcome = f"error: {err}"
+                self.errors.append(f"{ws_id}: {err}")
+                self.emit("ws-error", {"workstream": ws_id, "error": str(err)})
+            except Exception as err:  # noqa: BLE001 - one workstream's bug must not sink the run
+                outcome = f"error: {err!r}"
+                self.errors.append(f"{ws_id}: {err!r}")
+                self.emit("ws-error", {"workstream": ws_id, "error": repr(err)})
+            self.timeline.append({"workstream": ws_id, "worker": worker_id, "start": begun,
+                                  "end": time.time(), "outcome": outcome})
+            ledger.append(Change("worker", worker_id, "IDLE", f"done {ws_id}", {"workstream": None}))
+            with self.cond:
+                self.assigned.pop(ws_id, None)
+                if outcome.startswith("error"):
+                    # Not retried in this run: it would fail the same way again.
+                    self.ids = [i for i in self.ids if i != ws_id]
+                self.idle += 1
+                self.cond.notify_all()
+        ledger.append(Change("worker", worker_id, "DRAINING", "drain"))
+        ledger.append(Change("worker", worker_id, "TERMINATED", "exit"))
+        self.heartbeats.remove(worker_id)
+
+    def _execute(self, ws_id: str, worker_id: str) -> str:
+        spec = self.specs[ws_id]
+        self.emit("ws-start", {"workstream": ws_id, "worker": worker_id})
+        started = workstreams.start(self.project, ws_id)
+        self.project.ledger.append(Change("workstream", ws_id, "running", "assign",
+                                          {"worker": worker_id, "run": self.run_id}))
+        env = {"UET_WORKSTREAM": ws_id, "UET_RUN": self.run_id, "UET_WORKER": worker_id,
+               "UET_WORKTREE": str(started.path)}
+        runner = TaskRunner(self.project, spec, started.path, self.limits, env, self.emit)
+        outcome = runner.run_all()
+        with self.cond:
+            self.task_seconds += outcome.seconds
+        if not outcome.ok:
+            self.project.ledger.append(Change("workstream", ws_id, "failed", "tasks failed",
+                                              {"reasons": outcome.reasons, "worker": None}))
+            self.emit("ws-failed", {"workstream": ws_id, "reasons": outcome.reasons})
+            return "failed"
+        submitted = workstreams.submit(self.project, ws_id)
+        if not submitted.ok:
+            self.emit("ws-quarantined", {"workstream": ws_id, "reasons": submitted.reasons})
+            return "quarantined"
+        self.emit("ws-submitted", {"workstream": ws_id, "patch": submitted.patch_id})
+        with self.cond:
+            self.cond.notify_all()  # wake the integrator
+        return "submitted"
+
+    # -- the integrator ---------------------------------------------------------------------
+
+    def _integrator(self) -> None:
+        from gitflow_uet.integrator import integrate
+        from gitflow_uet.lease import LeaseHeld
+
+        failures = 0
+        while True:
+            with self.cond:
+                queued = [i for i, s in self._states().items() if s == "submitted"]
+                if not queued:
+                    if self.stopping:
+                        return
+                    self.cond.wait(timeout=0.5)
+                    continue
+                self.integrating = True
+            begun = time.time()
+            try:
+                result = integrate(self.project, queued, on_event=self.emit, wait=30)
+                failures = 0
+                for ws_id in result.landed:
+                    self.timeline.append({"workstream": ws_id, "worker": "integrator", "start": begun,
+                                          "end": time.time(), "outcome": "integrated"})
+            except LeaseHeld as err:
+                self.emit("integrator-wait", {"reason": str(err)})
+                time.sleep(1)
+            except UetError as err:
+                self.errors.append(f"integrator: {err}")
+                self.emit("integrator-error", {"error": str(err)})
+                failures += 1
+                time.sleep(1)
+            finally:
+                with self.cond:
+                    self.integrating = False
+                    if failures >= 3:
+                        # The queue stays queued for `git uet integrate` to report and retry.
+                        self.integrator_gave_up = True
+                    self.cond.notify_all()
+            if failures >= 3:
+                return
+
+
+def run(project: Project, only: list[str] | None = None, *, workers: int | None = None,
+        on_event: Emit | None = None) -> RunResult:
+    """Run the selected workstreams (all by default) to the end; see the module doc."""
+    specs = project.specs
+    if not specs:
+        raise UsageError(f"no workstreams in {project.config.workstreams}/: nothing to run")
+    plan_from(specs, project.config.gates)  # cycles and unknown dependencies are bad input
+    ids = selection(specs, only)
+    emit = on_event or (lambda kind, data: None)
+    recovered = recover(project)
+    for ws_id in recovered:
+        emit("ws-recovered", {"workstream": ws_id})
+    count = workers or project.config.workers
+    if count < 1:
+        raise UsageError("--workers must be at least 1")
+    result = Run(project, ids, count, emit).execute()
+    result.recovered = recovered
+    return result

@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitflow_uet.project import Project
+from gitflow_uet.runner import run
+from tests.helpers import git, make_repo, uet, wait_gone, write, write_spec
+
+CONFIG = {"schema_version": 1, "gates": {}, "integrate_gates": [],
+          "hook_gates": {"pre-commit": [], "pre-push": []}}
+
+
+def repo_with(tmp_path: Path, specs: dict[str, dict], **config: object) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".uet" / "config.yaml", yaml.safe_dump({**CONFIG, **config}))
+    for ws_id, fields in specs.items():
+        write_spec(repo, ws_id, **fields)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "specs")
+    return repo
+
+
+def shell(command: str, **task: object) -> list[dict]:
+    return [{"id": "edit", "run": command, **task}]
+
+
+def landed(repo: Path) -> list[str]:
+    """Workstream ids in the order their commits sit on main, oldest first."""
+    out = git(repo, "log", "--reverse", "--format=%(trailers:key=Uet-Workstream,valueonly)", "main")
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def states(repo: Path) -> dict[str, str]:
+    doc = json.loads(uet(repo, "status", "--json").stdout)
+    return {w["id"]: w["state"] for w in doc["workstreams"]}
+
+
+def test_dag_lands_in_dependency_order_and_failure_blocks_only_dependents(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {
+        "a": {"tasks": shell("echo a > a.txt")},
+        "b": {"depends_on": ["a"], "tasks": shell("test -e a.txt && echo b > b.txt")},
+        "c": {"depends_on": ["a"], "tasks": shell("test -e a.txt && echo c > c.txt")},
+        "d": {"depends_on": ["b", "c"], "tasks": shell("test -e b.txt && test -e c.txt && echo d > d.txt")},
+        "f": {"tasks": shell("exit 3")},
+        "g": {"depends_on": ["f"], "tasks": shell("echo g > g.txt")},
+        "h": {"depends_on": ["g"], "tasks": shell("echo h > h.txt")},
+    })
+    done = uet(repo, "run", "--workers", "3")
+    assert done.returncode == 1, done.stderr
+    order = landed(repo)
+    assert sorted(order) == ["a", "b", "c", "d"]
+    assert order[0] == "a" and order[-1] == "d"
+    assert states(repo) == {"a": "integrated", "b": "integrated", "c": "integrated", "d": "integrated",
+                            "f": "failed", "g": "blocked", "h": "blocked"}
+    show = json.loads(uet(repo, "show", "g", "--json").stdout)
+    assert "dependency f is failed" in show["record"]["reasons"][0]
+    assert "f: failed" in done.stdout or "failed: f" in done.stdout
+
+
+def test_hanging_task_is_killed_at_timeout_with_nothing_left_behind(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    repo = repo_with(tmp_path, {
+        "hang": {"tasks": shell(f"sleep 300 & echo $! > {pidfile}; sleep 300", timeout=2)},
+    })
+    started = time.monotonic()
+    project = Project.open(repo)
+    result = run(project, workers=1)
+    assert time.monotonic() - started < 30
+    assert result.states == {"hang": "failed"}
+    record = project.ledger.state().get("workstream", "hang")
+    assert record["tasks"]["edit"]["timed_out"] is True
+    assert wait_gone(int(pidfile.read_text()))
+
+
+def test_retries_then_success(tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    script = f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; " \
+             f"test $n -ge 3 && echo ok > r.txt"
+    repo = repo_with(tmp_path, {"r": {"tasks": shell(script, retries=2)}})
+    result = run(Project.open(repo), workers=1)
+    assert result.states == {"r": "integrated"}
+    assert counter.read_text().strip() == "3"
+    record = Project.open(repo).ledger.state().get("workstream", "r")
+    assert record["tasks"]["edit"]["attempts"] == 3
+
+
+def test_fix_loop_passes_on_second_round_with_feedback(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {"fx": {"tasks": [
+        # `edit` writes a wrong value first; once it sees feedback it writes the right one
+        {"id": "edit", "run": 'if [ -n "$UET_FEEDBACK_FILE" ]; then grep -q "want 42" "$UET_FEEDBACK_FILE" '
+                              '&& echo 42 > v.txt; else echo 41 > v.txt; fi'},
+        {"id": "check", "run": 'test "$(cat v.txt)" = 42 || { echo "want 42"; exit 1; }', "fix": "edit"},
+    ]}})
+    project = Project.open(repo)
+    result = run(project, workers=1)
+    assert result.states == {"fx": "integrated"}
+    assert git(repo, "show", "main:v.txt") == "42"
+    record = project.ledger.state().get("workstream", "fx")
+    assert record["tasks"]["check"]["rounds"] == 1
+    events = [c["event"] for e in project.ledger.log("fx") for c in e.changes]
+    assert "fix round 1 of check" in events
+
+
+def test_fix_loop_gives_up_after_max_rounds(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {"nofix": {"tasks": [
+        {"id": "edit", "run": "echo 1 > v.txt"},
+        {"id": "check", "run": "exit 1", "fix": "edit"},
+    ]}}, max_fix_rounds=2)
+    project = Project.open(repo)
+    result = run(project, workers=1)
+    assert result.states == {"nofix": "failed"}
+    reasons = project.ledger.state().get("workstream", "nofix")["reasons"]
+    assert reasons == ["task check failed: exit 1 after 2 fix rounds"]
+
+
+def _spans(repo: Path) -> dict[str, tuple[float, float]]:
+    return {p.stem: tuple(map(float, p.read_text().split())) for p in (repo.parent / "spans").glob("*")}
+
+
+def _timed(ws_id: str, spans: Path) -> str:
+    return f"s=$(date +%s.%N); sleep 0.6; echo {ws_id} > {ws_id}.txt; echo $s $(date +%s.%N) > {spans}/{ws_id}"
+
+
+def test_shared_resource_and_overlapping_scopes_never_run_at_once(tmp_path: Path) -> None:
+    spans = tmp_path / "spans"
+    spans.mkdir()
+    repo = repo_with(tmp_path, {
+        "r1": {"resources": ["db"], "tasks": shell(_timed("r1", spans))},
+        "r2": {"resources": ["db"], "tasks": shell(_timed("r2", spans))},
+        "s1": {"scope": ["src/**", "s1.txt"], "tasks": shell(_timed("s1", spans))},
+        "s2": {"scope": ["src/core/**", "s2.txt"], "tasks": shell(_timed("s2", spans))},
+        "free": {"scope": ["free.txt"], "tasks": shell(_timed("free", spans))},
+    })
+    result = run(Project.open(repo), workers=4)
+    assert set(result.states.values()) == {"integrated"}
+    got = _spans(repo)
+
+    def overlap(a: str, b: str) -> bool:
+        return got[a][0] < got[b][1] and got[b][0] < got[a][1]
+
+    assert not overlap("r1", "r2")
+    assert not overlap("s1", "s2")
+    # and the pool really ran things side by side
+    assert any(overlap(x, y) for x in ("r1", "r2") for y in ("s1", "s2", "free"))
+
+
+def test_circuit_breaker_fails_fast_after_consecutive_failures(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls"
+    tool = bindir / "claude"
+    tool.write_text(f"#!/bin/sh\necho call >> {calls}\nexit 1\n")
+    tool.chmod(0o755)
+    specs = {f"ag{n}": {"priority": "HIGH" if n < 3 else "LOW",
+                        "tasks": [{"id": "edit", "tool": "claude", "prompt": "do it"}]} for n in range(5)}
+    repo = repo_with(tmp_path, specs, tools={"claude": {"command": str(tool) + " {prompt}",
+                                                       "breaker_failures": 2, "breaker_cooldown": 600}})
+    project = Project.open(repo)
+    result = run(project, workers=1)
+    assert set(result.states.values()) == {"failed"}
+    assert len(calls.read_text().splitlines()) == 2
+    reasons = [project.ledger.state().get("workstream", f"ag{n}")["reasons"][0] for n in range(5)]
+    assert sum("circuit open for tool claude" in r for r in reasons) == 3
+    run_record = project.ledger.state().get("run", result.run_id)
+    assert run_record["breaker"]["claude"] == "open"
+
+
+def test_budget_spent_stops_new_tasks(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    tool = bindir / "claude"
+    tool.write_text('#!/bin/sh\necho "$UET_WORKSTREAM" > "$UET_WORKSTREAM.txt"\n'
+                    'echo \'{"result": "ok", "usage": {"input_tokens": 600, "output_tokens": 100}}\'\n')
+    tool.chmod(0o755)
+    specs = {f"b{n}": {"tasks": [{"id": "edit", "tool": "claude", "prompt": "x"}]} for n in range(3)}
+    repo = repo_with(tmp_path, specs, budget={"tokens": 1000, "cost_usd": None},
+                     tools={"claude": {"command": str(tool) + " {prompt}"}})
+    project = Project.open(repo)
+    result = run(project, workers=1)
+    assert result.states == {"b0": "integrated", "b1": "integrated", "b2": "failed"}
+    reason = project.ledger.state().get("workstream", "b2")["reasons"][0]
+    assert "token budget spent: 1400/1000" in reason
+    assert project.ledger.state().get("run", result.run_id)["usage"]["tokens"] == 1400
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {"a": {"tasks": shell("true")}})
+    done = uet(repo, "run", "nope")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "git uet: unknown workstream 'nope'"
+    write_spec(repo, "b", depends_on=["c"], tasks=shell("true"))
+    write_spec(repo, "c", depends_on=["b"], tasks=shell("true"))
+    done = uet(repo, "run")
+    assert done.returncode == 2 and "cycle" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_kill_mid_run_then_resume_lands_each_workstream_once(tmp_path: Path) -> None:
+    specs = {f"k{n}": {"tasks": shell(f"sleep 0.4; echo {n} > k{n}.txt")} for n in range(8)}
+    specs["k8"] = {"depends_on": ["k0", "k1"], "tasks": shell("echo 8 > k8.txt")}
+    repo = repo_with(tmp_path, specs)
+    proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "3"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # Kill the whole run (and its task processes) once something has landed but not all.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(landed(repo)) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(landed(repo)) < 9
+    done = uet(repo, "run", "--workers", "3")
+    assert done.returncode == 0, done.stderr
+    order = landed(repo)
+    assert sorted(order) == sorted(specs)  # every one, none twice
+    assert set(states(repo).values()) == {"integrated"}
+    assert order.index("k8") > max(order.index("k0"), order.index("k1"))
+    assert git(repo, "worktree", "list").count("\n") == 0  # only the main checkout is left
