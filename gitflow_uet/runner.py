@@ -14,6 +14,7 @@ nothing lands twice.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import time
@@ -114,8 +115,8 @@ class Run:
             self.emit("ws-skipped", {"workstream": ws_id, "reason": "running outside this run"})
         self.ids = [i for i in self.ids if i not in by_hand]
         ledger.append(Change("run", self.run_id, "pending", "create", {
-            "workers": self.n_workers, "workstreams": self.ids, "host": HOST, "started": now_iso()}))
-        ledger.append(Change("run", self.run_id, "running", "start"))
+            "workers": self.n_workers, "workstreams": self.ids, "host": HOST, "started": now_iso()}),
+            Change("run", self.run_id, "running", "start"))
         self.emit("run-start", {"run": self.run_id, "workers": self.n_workers, "workstreams": self.ids})
         self.heartbeats.start()
         threads = [threading.Thread(target=self._worker, args=(f"{self.run_id[-6:].lower()}-w{n + 1}",),
@@ -228,10 +229,10 @@ class Run:
 
     def _worker(self, worker_id: str) -> None:
         ledger = self.project.ledger
-        fields = {"run": self.run_id, "pid": __import__("os").getpid(), "host": HOST}
-        ledger.append(Change("worker", worker_id, "SPAWNING", "spawn", fields))
-        self.heartbeats.add(worker_id)
-        ledger.append(Change("worker", worker_id, "IDLE", "ready"))
+        fields = {"run": self.run_id, "pid": os.getpid(), "host": HOST}
+        self.heartbeats.add(worker_id)  # beating before it is recorded: never seen dead
+        ledger.append(Change("worker", worker_id, "SPAWNING", "spawn", fields),
+                      Change("worker", worker_id, "IDLE", "ready"))
         self.emit("worker", {"worker": worker_id, "state": "IDLE"})
         with self.cond:
             self.idle += 1
@@ -264,16 +265,13 @@ class Run:
                     self.ids = [i for i in self.ids if i != ws_id]
                 self.idle += 1
                 self.cond.notify_all()
-        ledger.append(Change("worker", worker_id, "DRAINING", "drain"))
-        ledger.append(Change("worker", worker_id, "TERMINATED", "exit"))
+        ledger.append(Change("worker", worker_id, "DRAINING", "drain"), Change("worker", worker_id, "TERMINATED", "exit"))
         self.heartbeats.remove(worker_id)
 
     def _execute(self, ws_id: str, worker_id: str) -> str:
         spec = self.specs[ws_id]
         self.emit("ws-start", {"workstream": ws_id, "worker": worker_id})
-        started = workstreams.start(self.project, ws_id)
-        self.project.ledger.append(Change("workstream", ws_id, "running", "assign",
-                                          {"worker": worker_id, "run": self.run_id}))
+        started = workstreams.start(self.project, ws_id, extra={"worker": worker_id, "run": self.run_id})
         env = {"UET_WORKSTREAM": ws_id, "UET_RUN": self.run_id, "UET_WORKER": worker_id,
                "UET_WORKTREE": str(started.path)}
         runner = TaskRunner(self.project, spec, started.path, self.limits, env, self.emit)

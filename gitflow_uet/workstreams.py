@@ -51,9 +51,11 @@ class _AlreadyRunning(Exception):
 
 # -- start -----------------------------------------------------------------------------------
 
-def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine: bool = False) -> StartResult:
+def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine: bool = False,
+          extra: dict[str, Any] | None = None) -> StartResult:
     """Give a workstream its branch and worktree and record it running. Idempotent: a
-    running workstream returns its worktree, and leftovers of a killed start are adopted."""
+    running workstream returns its worktree, and leftovers of a killed start are adopted.
+    `extra` fields (who runs it: worker, run) are recorded with the start itself."""
     ws = project.spec(ws_id)
     repo, config = project.repo, project.config
     state = project.ledger.state()
@@ -117,8 +119,8 @@ def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine:
             attempt += 1
             changes += _drop_patch(st, ws_id, "reset")
             changes.append(Change("workstream", ws_id, "planned", "reset", {"reasons": []}, expect="quarantined"))
-        changes.append(Change("workstream", ws_id, "running", "start", {**fields, "attempt": attempt},
-                              expect="planned"))
+        changes.append(Change("workstream", ws_id, "running", "start",
+                              {**fields, **(extra or {}), "attempt": attempt}, expect="planned"))
         refs = [RefUpdate(quarantine_ref(ws_id), None, q_tip)] if q_tip is not None else []
         return Batch(changes, refs)
 
