@@ -92,13 +92,11 @@ class Run:
         self.timeline: list[dict[str, Any]] = []
         self.errors: list[str] = []
         config = project.config
-        breaker_profile = {name: p for name, p in config.tools.items()}
-        threshold = min((p.breaker_failures for p in breaker_profile.values() if p.breaker_failures), default=3)
-        cooldown = min((p.breaker_cooldown for p in breaker_profile.values()
-                        if p.breaker_cooldown is not None), default=300.0)
         self.limits = Limits(
             budget=Budget.from_config(config.budget),
-            breaker=CircuitBreaker(threshold, cooldown),
+            breakers={name: CircuitBreaker(p.breaker_failures or 3,
+                                           300.0 if p.breaker_cooldown is None else p.breaker_cooldown)
+                      for name, p in config.tools.items()},
             slots={name: threading.BoundedSemaphore(p.max_workers) for name, p in config.tools.items()
                    if p.max_workers},
         )
@@ -138,7 +136,7 @@ class Run:
         summary = {
             "finished": now_iso(), "seconds": round(seconds, 3), "task_seconds": round(self.task_seconds, 3),
             "outcome": {s: sorted(i for i, v in states.items() if v == s) for s in set(states.values())},
-            "usage": self.limits.budget.spent, "breaker": self.limits.breaker.states(),
+            "usage": self.limits.budget.spent, "breaker": self.limits.breaker_states(),
             "timeline": Blob(json.dumps(self.timeline).encode()),
             "errors": self.errors,
         }
@@ -180,20 +178,24 @@ class Run:
 
     def _ready(self, states: dict[str, str]) -> list[str]:
         ready = [i for i, s in states.items()
-                 if s == "planned" and all(states.get(d, self._state_of(d)) == "integrated"
+                 if s == "planned" and all(self._dep_state(d, states) == "integrated"
                                            for d in self.specs[i].depends_on)]
         return sorted(ready, key=lambda i: (self.specs[i].priority_rank, i))
 
-    def _state_of(self, ws_id: str) -> str:
+    def _dep_state(self, ws_id: str, states: dict[str, str]) -> str:
+        """A dependency's state: from this round's read, or from the ledger when it is not
+        one of this run's (dropped after an error, or started by hand)."""
+        if ws_id in states:
+            return states[ws_id]
         return self.project.ledger.state().state_of("workstream", ws_id) or "planned"
 
     def _block_unreachable(self, states: dict[str, str]) -> None:
         for ws_id, s in sorted(states.items()):
             if s != "planned" or ws_id in self.assigned:
                 continue
-            bad = [d for d in self.specs[ws_id].depends_on if states.get(d, self._state_of(d)) in UNREACHABLE]
+            bad = [d for d in self.specs[ws_id].depends_on if self._dep_state(d, states) in UNREACHABLE]
             if bad:
-                reason = f"dependency {', '.join(bad)} is {states.get(bad[0], self._state_of(bad[0]))}"
+                reason = f"dependency {', '.join(bad)} is {self._dep_state(bad[0], states)}"
                 changes = [Change("workstream", ws_id, "blocked", "block", {"reasons": [reason]})]
                 if self.project.ledger.state().get("workstream", ws_id) is None:
                     # Recorded from its first move: this one never moved before.

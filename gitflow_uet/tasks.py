@@ -38,11 +38,18 @@ class TaskOutcome:
 
 @dataclass
 class Limits:
-    """What the tasks of every workstream in a run share: budget, breaker, per-tool slots."""
+    """What the tasks of every workstream in a run share: the budget, a circuit breaker and
+    a number of slots (`max_workers`) per tool."""
 
     budget: Budget
-    breaker: CircuitBreaker
+    breakers: dict[str, CircuitBreaker]
     slots: dict[str, threading.Semaphore]
+
+    def breaker(self, tool: str) -> CircuitBreaker:
+        return self.breakers.setdefault(tool, CircuitBreaker())
+
+    def breaker_states(self) -> dict[str, str]:
+        return {tool: b.state(tool) for tool, b in sorted(self.breakers.items())}
 
 
 class TaskRunner:
@@ -102,7 +109,7 @@ class TaskRunner:
         if spent:
             return TaskResult.failure(f"{spent}; task not started")
         metered = task.tool != "shell"  # a red test is not a broken tool
-        if metered and not limits.breaker.allow(task.tool):
+        if metered and not limits.breaker(task.tool).allow(task.tool):
             return TaskResult.failure(f"circuit open for tool {task.tool}: failing fast")
         profile = self.project.config.tools.get(task.tool)
         run = TaskRun(
@@ -125,7 +132,7 @@ class TaskRunner:
         if self.ws_budget:
             self.ws_budget.charge(self.ws.id, usage)
         if metered:
-            change = limits.breaker.record(task.tool, result.ok)
+            change = limits.breaker(task.tool).record(task.tool, result.ok)
             if change:
                 self.emit("breaker", {"tool": task.tool, "state": change})
         self.emit("task-end", {"workstream": self.ws.id, "task": label, "ok": result.ok,
