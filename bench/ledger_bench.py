@@ -5,6 +5,10 @@ plumbing floor, and `git uet status --json` against a raw ls-tree | cat-file rea
 
 Prints the medians and the ratios the targets are stated in:
   append@100k / append@10 <= 1.3      append / raw floor <= 2      status / raw read <= 5
+
+The sizes are measured in turn, one append each round, and `status` alternates with the raw
+read: load that comes and goes on a shared machine then slows both sides of a ratio alike
+instead of skewing it.
 """
 
 from __future__ import annotations
@@ -51,42 +55,48 @@ def seed(path: Path, entries: int) -> None:
     git(path, "reflog", "expire", "--all")  # nothing to measure there
 
 
-def time_appends(path: Path, count: int) -> list[float]:
-    ledger = Ledger(Repo.discover(path))
-    ledger.append(Change("workstream", "warm-up", "planned", "plan"))
-    samples = []
+def time_appends(repos: dict[int, Path], count: int) -> dict[int, list[float]]:
+    """Appends through one long-lived Ledger per repository."""
+    ledgers = {size: Ledger(Repo.discover(path)) for size, path in repos.items()}
+    for ledger in ledgers.values():
+        ledger.append(Change("workstream", "warm-up", "planned", "plan"))
+    samples: dict[int, list[float]] = {size: [] for size in repos}
     for n in range(count):
-        started = time.perf_counter()
-        ledger.append(Change("workstream", f"bench-{n}", "planned", "plan", {"title": "bench"}))
-        samples.append(time.perf_counter() - started)
+        for size, ledger in ledgers.items():
+            started = time.perf_counter()
+            ledger.append(Change("workstream", f"bench-{n}", "planned", "plan", {"title": "bench"}))
+            samples[size].append(time.perf_counter() - started)
     return samples
 
 
-def time_cold_appends(path: Path, count: int) -> list[float]:
+def time_cold_appends(repos: dict[int, Path], count: int) -> dict[int, list[float]]:
     """Each append from a fresh Repo: what one short-lived process pays."""
-    samples = []
+    samples: dict[int, list[float]] = {size: [] for size in repos}
     for n in range(count):
-        started = time.perf_counter()
-        Ledger(Repo.discover(path)).append(Change("workstream", f"cold-{n}", "planned", "plan"))
-        samples.append(time.perf_counter() - started)
+        for size, path in repos.items():
+            started = time.perf_counter()
+            Ledger(Repo.discover(path)).append(Change("workstream", f"cold-{n}", "planned", "plan"))
+            samples[size].append(time.perf_counter() - started)
     return samples
 
 
-def time_raw_floor(path: Path, count: int) -> list[float]:
+def time_raw_floor(repos: dict[int, Path], count: int) -> dict[int, list[float]]:
     """The same write with raw plumbing: hash-object, mktree, commit-tree, update-ref."""
-    samples = []
+    samples: dict[int, list[float]] = {size: [] for size in repos}
     ref = "refs/bench-raw"
-    old = None
+    old: dict[int, str | None] = {size: None for size in repos}
     for n in range(count):
-        started = time.perf_counter()
-        record = json.dumps({"kind": "workstream", "id": f"raw-{n}", "state": "planned"}).encode()
-        blob = git(path, "hash-object", "-w", "--stdin", input=record).decode().strip()
-        tree = git(path, "mktree", input=f"100644 blob {blob}\traw-{n}\n".encode()).decode().strip()
-        parents = ["-p", old] if old else []
-        commit = git(path, "commit-tree", tree, *parents, "-m", f"raw-{n}").decode().strip()
-        git(path, "update-ref", ref, commit, old or "0" * 40)
-        old = commit
-        samples.append(time.perf_counter() - started)
+        for size, path in repos.items():
+            started = time.perf_counter()
+            record = json.dumps({"kind": "workstream", "id": f"raw-{n}", "state": "planned"}).encode()
+            blob = git(path, "hash-object", "-w", "--stdin", input=record).decode().strip()
+            tree = git(path, "mktree", input=f"100644 blob {blob}\traw-{n}\n".encode()).decode().strip()
+            parent = old[size]
+            parents = ["-p", parent] if parent else []
+            commit = git(path, "commit-tree", tree, *parents, "-m", f"raw-{n}").decode().strip()
+            git(path, "update-ref", ref, commit, parent or "0" * 40)
+            old[size] = commit
+            samples[size].append(time.perf_counter() - started)
     return samples
 
 
@@ -119,14 +129,13 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="uet-ledger-bench-") as tmp:
-        rows = []
-        for size in sizes:
-            repo = Path(tmp) / f"ledger-{size}"
+        repos = {size: Path(tmp) / f"ledger-{size}" for size in sizes}
+        for size, repo in repos.items():
             seed(repo, size)
-            warm = ms(time_appends(repo, args.appends))
-            cold = ms(time_cold_appends(repo, max(args.appends // 4, 10)))
-            floor = ms(time_raw_floor(repo, max(args.appends // 4, 10)))
-            rows.append((size, warm, cold, floor))
+        warm_runs = time_appends(repos, args.appends)
+        cold_runs = time_cold_appends(repos, max(args.appends // 4, 10))
+        floor_runs = time_raw_floor(repos, max(args.appends // 4, 10))
+        rows = [(size, ms(warm_runs[size]), ms(cold_runs[size]), ms(floor_runs[size])) for size in sizes]
         print(f"{'entries':>9} {'append ms':>10} {'cold ms':>9} {'raw floor ms':>13} {'append/raw':>11} {'cold/raw':>9}")
         for size, warm, cold, floor in rows:
             print(f"{size:>9} {warm:>10.2f} {cold:>9.2f} {floor:>13.2f} {warm / floor:>11.2f} {cold / floor:>9.2f}")

@@ -18,13 +18,12 @@ re-checks the transitions against the new state before trying again.
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
 import json
-import random
+import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
+from types import EllipsisType
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from gitflow_uet import faults, states
 from gitflow_uet.errors import LedgerError, TransitionError, UsageError
@@ -36,44 +35,67 @@ KIND_DIRS = {"workstream": "workstreams", "patch": "patches", "worker": "workers
 BLOB_DIR = "blobs"
 # Scalar change fields repeated in the commit's Uet-Entry trailer.
 TRAILER_FIELDS = ("workstream", "patch", "worker", "run", "commit")
+# VERSION blobs (by id, so in any repository) already read and found to hold VERSION: the
+# check costs a read once per process, not once per State.
+_VERSION_OK: set[str] = set()
 # How long an append keeps retrying lost races and busy locks before it gives up.
 APPEND_DEADLINE_SECONDS = 60.0
 
 
-@dataclass(frozen=True)
-class Blob:
+class _Value:
+    """Equality and repr by the names in `_fields`. These small classes are written out
+    rather than made dataclasses: importing dataclasses (and the inspect module it loads)
+    would be the largest import `git uet status --json` pays for."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
+
+
+class Blob(_Value):
     """A field value to be stored as a blob in the ledger (a diff, a log); the record keeps
     `{"blob": <sha>, "size": <bytes>}` in its place (see `blob_refs`)."""
 
-    data: bytes
+    _fields = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
 
 
-@dataclass
-class Change:
+class Change(_Value):
     """One transition: item `kind`/`id` moves to `state` because of `event`; `fields` are
     merged into its record. `expect`, when given, is the state the item must be in now
     (None: it must not exist yet), on top of the state machine's own rules."""
 
-    kind: str
-    id: str
-    state: str
-    event: str
-    fields: dict[str, Any] = field(default_factory=dict)
-    expect: str | None | type[Ellipsis] = ...
+    _fields = ("kind", "id", "state", "event", "fields", "expect")
+
+    def __init__(self, kind: str, id: str, state: str, event: str, fields: dict[str, Any] | None = None,
+                 expect: str | None | EllipsisType = ...):
+        self.kind, self.id, self.state, self.event = kind, id, state, event
+        self.fields: dict[str, Any] = {} if fields is None else fields
+        self.expect = expect
 
 
-@dataclass
-class Batch:
+class Batch(_Value):
     """What one append writes: transitions, plus refs that must move in the same
     transaction (the target branch, when a patch lands)."""
 
-    changes: list[Change]
-    refs: list[RefUpdate] = field(default_factory=list)
-    subject: str | None = None
+    _fields = ("changes", "refs", "subject")
+
+    def __init__(self, changes: list[Change], refs: list[RefUpdate] | None = None, subject: str | None = None):
+        self.changes = changes
+        self.refs: list[RefUpdate] = [] if refs is None else refs
+        self.subject = subject
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One ledger commit, as read back."""
 
     sha: str
@@ -83,7 +105,11 @@ class Entry:
 
 
 def fanout(name: str) -> tuple[str, str]:
-    digest = hashlib.sha1(name.encode()).hexdigest()
+    # Imported here, like datetime and random below: the read-only commands never need
+    # them, and every millisecond of import shows in `git uet status --json`.
+    from hashlib import sha1
+
+    digest = sha1(name.encode()).hexdigest()
     return digest[:2], digest[2:4]
 
 
@@ -96,6 +122,8 @@ def blob_path(sha: str) -> tuple[str, ...]:
 
 
 def now_iso() -> str:
+    import datetime as _dt
+
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -112,10 +140,14 @@ class State:
 
     def _check_version(self) -> None:
         entry = self._lookup(("VERSION",))
+        if entry is not None and entry.sha in _VERSION_OK:
+            return
         version = self.repo.read_blob(entry.sha).decode().strip() if entry else "?"
         if version != str(VERSION):
             raise LedgerError(
                 f"{REF} holds ledger version {version}; this git-uet reads version {VERSION} (upgrade git-uet)")
+        assert entry is not None
+        _VERSION_OK.add(entry.sha)
 
     def _lookup(self, path: Sequence[str]) -> TreeEntry | None:
         sha = self.tree
@@ -123,7 +155,7 @@ class State:
         for part in path:
             if sha is None:
                 return None
-            found = next((e for e in self.repo.read_tree(sha) if e.name == part), None)
+            found = self.repo.tree_entry(sha, part)
             if found is None:
                 return None
             sha = found.sha if found.is_tree else None
@@ -141,8 +173,9 @@ class State:
         """Every record of a kind, in one `ls-tree` and one `cat-file --batch`."""
         if self.tip is None:
             return []
-        records = [json.loads(b) for b in self.repo.read_tree_blobs(f"{self.tree}:{KIND_DIRS[kind]}")]
-        return sorted(records, key=lambda r: r["id"])
+        records: list[dict[str, Any]] = self.repo.read_tree_json(f"{self.tree}:{KIND_DIRS[kind]}")
+        records.sort(key=itemgetter("id"))
+        return records
 
     def blob(self, sha: str) -> bytes:
         return self.repo.read_blob(sha)
@@ -151,6 +184,7 @@ class State:
 class Ledger:
     def __init__(self, repo: Repo):
         self.repo = repo
+        self._lock = threading.RLock()
 
     def tip(self) -> str | None:
         return self.repo.read_ref(REF)
@@ -176,25 +210,30 @@ class Ledger:
         deadline = time.monotonic() + APPEND_DEADLINE_SECONDS
         attempt = 0
         while True:
-            state = self.state()
-            decided = decide(state)
-            batch = decided if isinstance(decided, Batch) else Batch(decided)
-            if not batch.changes:
-                raise UsageError("nothing to record")
-            commit, entry = self._write(state, batch)
-            faults.point("ledger.before-cas")
-            try:
-                self.repo.update_refs([RefUpdate(REF, commit, state.tip), *batch.refs], entry.subject)
-                return entry
-            except RefMoved as moved:
-                if moved.ref != REF:
-                    raise
-            except RefLocked:
-                pass
+            # Threads of one process take turns (a race they would only lose to each other
+            # and then sleep over); other processes are held off by the compare-and-swap.
+            with self._lock:
+                state = self.state()
+                decided = decide(state)
+                batch = decided if isinstance(decided, Batch) else Batch(decided)
+                if not batch.changes:
+                    raise UsageError("nothing to record")
+                commit, entry = self._write(state, batch)
+                faults.point("ledger.before-cas")
+                try:
+                    self.repo.update_refs([RefUpdate(REF, commit, state.tip), *batch.refs], entry.subject)
+                    return entry
+                except RefMoved as moved:
+                    if moved.ref != REF:
+                        raise
+                except RefLocked:
+                    pass
             attempt += 1
             if time.monotonic() > deadline:
                 raise LedgerError(f"could not append to {REF} after {attempt} attempts: too much contention")
             # Jittered backoff: writers that collided spread out instead of colliding again.
+            import random
+
             time.sleep(random.uniform(0, min(0.05, 0.002 * (2 ** min(attempt, 5)))))
 
     def _write(self, state: State, batch: Batch) -> tuple[str, Entry]:
@@ -286,26 +325,27 @@ def _line(s: dict[str, Any]) -> str:
 
 
 def _commit_tree(repo: Repo, commit: str) -> str:
-    kind, data = repo.read_object(commit)
-    if kind != "commit" or not data.startswith(b"tree "):
+    tree = repo.tree_of(commit)
+    if tree is None:
         raise LedgerError(f"{REF} points at {commit}, which is not a ledger commit")
-    return data[5:45].decode()
+    return tree
 
 
 def _rewrite(repo: Repo, tree: str | None, writes: dict[tuple[str, ...], str]) -> str:
     """A new tree: `tree` with each path in `writes` set to its blob, creating the
-    directories on the way. Only the trees on the written paths are read and rewritten."""
-    entries = {e.name: e for e in repo.read_tree(tree)} if tree else {}
+    directories on the way. Only the trees on the written paths are read and rewritten,
+    and each only where it changes (`Repo.edit_tree`)."""
+    put: list[TreeEntry] = []
     below: dict[str, dict[tuple[str, ...], str]] = {}
     for path, sha in writes.items():
         if len(path) == 1:
-            entries[path[0]] = TreeEntry(MODE_BLOB, path[0], sha)
+            put.append(TreeEntry(MODE_BLOB, path[0], sha))
         else:
             below.setdefault(path[0], {})[path[1:]] = sha
     for name, sub in below.items():
-        old = entries.get(name)
-        entries[name] = TreeEntry(MODE_TREE, name, _rewrite(repo, old.sha if old and old.is_tree else None, sub))
-    return repo.write_tree(entries.values())
+        old = repo.tree_entry(tree, name) if tree else None
+        put.append(TreeEntry(MODE_TREE, name, _rewrite(repo, old.sha if old and old.is_tree else None, sub)))
+    return repo.edit_tree(tree, put)
 
 
 def blob_refs(value: Any, prefix: str = "") -> list[tuple[str, str]]:

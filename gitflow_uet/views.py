@@ -4,6 +4,7 @@ render or dump as JSON."""
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 from typing import Any
 
 from gitflow_uet.errors import UsageError
@@ -13,24 +14,20 @@ from gitflow_uet.project import Project
 
 def status(project: Project) -> dict[str, Any]:
     state = project.ledger.state()
-    records = {r["id"]: r for r in state.all("workstream")}
-    rows = []
-    for ws_id, record in records.items():
-        rows.append({
-            "id": ws_id,
-            "state": record["state"],
-            "title": record.get("title"),
-            "branch": record.get("branch"),
-            "patch": record.get("patch"),
-            "updated": record.get("updated"),
-            "event": record.get("event"),
-        })
+    # state.all() is sorted by id already; a 10,000-entry ledger is read here on every call.
+    rows = [{"id": r["id"], "state": r["state"], "title": r.get("title"), "branch": r.get("branch"),
+             "patch": r.get("patch"), "updated": r.get("updated"), "event": r.get("event")}
+            for r in state.all("workstream")]
     # Specs never started are planned: the ledger records a workstream from its first move.
-    for ws_id, title in project.spec_titles().items():
-        if ws_id not in records:
-            rows.append({"id": ws_id, "state": "planned", "title": title, "branch": None,
-                         "patch": None, "updated": None, "event": None})
-    rows.sort(key=lambda r: r["id"])
+    titles = project.spec_titles()
+    if titles:
+        recorded = {r["id"] for r in rows}
+        planned = [{"id": ws_id, "state": "planned", "title": title, "branch": None,
+                    "patch": None, "updated": None, "event": None}
+                   for ws_id, title in titles.items() if ws_id not in recorded]
+        if planned:
+            rows += planned
+            rows.sort(key=itemgetter("id"))
     return {
         "ledger": state.tip,
         "target": project.settings["target"],

@@ -15,6 +15,10 @@ import typer
 from gitflow_uet.errors import UetError
 
 UNEXPECTED_EXIT = 3
+# typer 0.29 carries its own copy of click, whose exceptions are not click's: take both.
+_EXIT = (typer.Exit, click.exceptions.Exit)
+_ABORT = (typer.Abort, click.exceptions.Abort)
+_PARSER = (getattr(typer, "TyperException", click.ClickException), click.ClickException)
 
 
 def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
@@ -25,14 +29,18 @@ def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
     except UetError as err:
         _say(f"git uet: {err}")
         return err.exit_code
-    except click.exceptions.Exit as ex:
-        return ex.exit_code
-    except click.exceptions.Abort:
+    except _EXIT as ex:
+        return int(getattr(ex, "exit_code", 0) or 0)
+    except _ABORT:
         _say("git uet: aborted")
         return 130
-    except click.ClickException as err:
-        # Usage errors from the parser itself: bad option, missing argument.
-        err.show()
+    except _PARSER as err:
+        # The parser's own usage errors (bad option, missing argument): its message and
+        # the usage line, exit 2.
+        if hasattr(err, "show"):
+            err.show()
+        else:
+            _say(f"git uet: {err}")
         return 2
     except KeyboardInterrupt:
         _say("git uet: interrupted")

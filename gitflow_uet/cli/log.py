@@ -17,6 +17,8 @@ def command(
 
     entries = views.log(Project.open(), item, limit)
     if json_:
+        # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
+        # document (tests/test_fast_paths.py holds the two together).
         emit_json({"entries": entries})
         return
     for entry in entries:

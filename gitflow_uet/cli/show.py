@@ -15,6 +15,8 @@ def command(
 
     doc = views.show(Project.open(), item)
     if json_:
+        # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
+        # document (tests/test_fast_paths.py holds the two together).
         emit_json(doc)
         return
     record = doc["record"]

@@ -10,6 +10,8 @@ def command(json_: bool = typer.Option(False, "--json", help="One JSON document 
 
     doc = views.status(Project.open())
     if json_:
+        # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
+        # document (tests/test_fast_paths.py holds the two together).
         emit_json(doc)
         return
     if not doc["workstreams"]:

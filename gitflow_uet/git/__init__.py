@@ -2,9 +2,14 @@
 
 Everything that touches a repository goes through `Repo`: plumbing commands as argv lists
 (never a shell), objects read through one long-lived `git cat-file --batch` and written
-in-process through GitPython's object database, and every ref move a compare-and-swap
-(`update-ref NEW OLD`, alone or as one `--stdin` transaction). The rest of the code speaks
-in domain terms and never builds an argv.
+in-process through gitdb's loose-object writer, and every ref move a compare-and-swap (`update-ref NEW OLD`, alone or as one
+`--stdin` transaction). The rest of the code speaks in domain terms and never builds an
+argv.
+
+Trees are immutable, so a parsed tree is cached by its id. `edit_tree` writes a tree that
+differs from a cached one in a few entries by splicing them between the raw bytes of the
+others: the ledger's 256-entry fan-out trees cost a dict lookup and a byte copy, not 256
+entry objects, on every append.
 
 Our own git calls never run repository hooks or fsmonitor, and never inherit the
 `GIT_DIR`/`GIT_INDEX_FILE`/... variables git sets when it runs *us* from a hook.
@@ -12,15 +17,18 @@ Our own git calls never run repository hooks or fsmonitor, and never inherit the
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import re
 import subprocess
 import threading
 import time
+from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from gitflow_uet.errors import GitError, NotARepository, StaleLockError
 
@@ -68,14 +76,19 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Temporary object names: unique within a process; the pid and a random part keep them
+# apart between processes (O_EXCL settles the rest).
+
+
 def zsplit(data: bytes) -> list[str]:
     """Split NUL-terminated `-z` output."""
     text = data.decode("utf-8", "surrogateescape")
     return [part for part in text.split("\0") if part] if text else []
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+# Value types are NamedTuples, not dataclasses: importing dataclasses (and the inspect
+# module it loads) costs more than anything else `git uet status --json` imports.
+class TreeEntry(NamedTuple):
     mode: int
     name: str
     sha: str
@@ -85,8 +98,7 @@ class TreeEntry:
         return self.mode == MODE_TREE
 
 
-@dataclass(frozen=True)
-class RefUpdate:
+class RefUpdate(NamedTuple):
     """One compare-and-swap: move `ref` from `old` (None: must not exist) to `new`
     (None: delete)."""
 
@@ -111,8 +123,7 @@ class RefLocked(GitError):
         self.lock = lock
 
 
-@dataclass
-class Completed:
+class Completed(NamedTuple):
     code: int
     out: bytes
     err: bytes
@@ -195,7 +206,8 @@ class Repo:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
-        self._trees: OrderedDict[str, list[TreeEntry]] = OrderedDict()
+        self._trees: OrderedDict[str, _Tree] = OrderedDict()
+        self._commit_trees: dict[str, str] = {}
 
     # -- finding ----------------------------------------------------------------------------
 
@@ -305,27 +317,57 @@ class Repo:
 
     def read_tree(self, sha: str) -> list[TreeEntry]:
         """A tree's entries; trees are immutable, so parsed ones are kept in a small cache."""
+        return list(self._tree(sha).entries())
+
+    def tree_entry(self, tree: str, name: str) -> TreeEntry | None:
+        """The entry `name` of a tree, or None: a dict lookup once the tree is cached."""
+        return self._tree(tree).get(name)
+
+    def tree_of(self, commit: str) -> str | None:
+        """The tree of a commit, or None when `commit` names something else."""
+        hit = self._commit_trees.get(commit)
+        if hit is not None:
+            return hit
+        kind, data = self.read_object(commit)
+        if kind != "commit" or not data.startswith(b"tree "):
+            return None
+        tree = data[5:45].decode()
+        self._remember_commit(commit, tree)
+        return tree
+
+    def _tree(self, sha: str) -> _Tree:
         hit = self._trees.get(sha)
         if hit is not None:
-            self._trees.move_to_end(sha)
+            try:
+                self._trees.move_to_end(sha)
+            except KeyError:  # evicted by another thread in between: still a valid tree
+                pass
             return hit
         kind, data = self.read_object(sha)
         if kind != "tree":
             raise GitError(f"{sha} is a {kind}, not a tree")
-        entries = _parse_tree(data)
-        self._remember_tree(sha, entries)
-        return entries
+        return self._remember_tree(sha, _Tree(data))
 
-    def _remember_tree(self, sha: str, entries: list[TreeEntry]) -> None:
-        self._trees[sha] = entries
-        if len(self._trees) > 4096:
-            self._trees.popitem(last=False)
+    def _remember_tree(self, sha: str, tree: _Tree) -> _Tree:
+        self._trees[sha] = tree
+        while len(self._trees) > 4096:
+            try:
+                self._trees.popitem(last=False)
+            except KeyError:
+                break
+        return tree
+
+    def _remember_commit(self, commit: str, tree: str) -> None:
+        if len(self._commit_trees) > 4096:
+            self._commit_trees.clear()
+        self._commit_trees[commit] = tree
 
     @cached_property
     def _loose(self) -> LooseObjectDB:
-        # gitdb's loose-object writer (GitPython's own backend): objects are written
-        # in-process to a temporary file and renamed into place, so a kill leaves at most an
-        # unreferenced object. GitPython's default database spawns `hash-object` per object.
+        # gitdb's loose-object writer (the object database GitPython itself builds on):
+        # an object is written in-process to a temporary file and renamed into place, so a
+        # kill leaves at most an unreferenced object. `git hash-object -w` would cost a
+        # spawn per object, and the ledger writes four or five per append.
         from gitdb.db.loose import LooseObjectDB
 
         return LooseObjectDB(str(self.common_dir / "objects"))
@@ -341,13 +383,19 @@ class Repo:
         return self._store("blob", data)
 
     def write_tree(self, entries: Iterable[TreeEntry]) -> str:
-        # git orders a tree's entries as if directory names ended with "/".
-        ordered = sorted(entries, key=lambda e: e.name + "/" if e.is_tree else e.name)
-        # The tree format is `<octal mode> <name>\0<20-byte id>` per entry; joined directly
-        # because the ledger rewrites 256-entry fan-out trees on every append.
-        data = b"".join(b"%o %s\0%s" % (e.mode, e.name.encode(), bytes.fromhex(e.sha)) for e in ordered)
+        encoded = sorted(map(_encode_entry, entries), key=lambda e: e[1])
+        data = b"".join(raw for _, _, raw, _ in encoded)
         sha = self._store("tree", data)
-        self._remember_tree(sha, ordered)
+        self._remember_tree(sha, _Tree(data))
+        return sha
+
+    def edit_tree(self, tree: str | None, put: Iterable[TreeEntry] = (), remove: Iterable[str] = ()) -> str:
+        """Write `tree` (None: the empty tree) with the entries `put` added or replaced and
+        the names in `remove` taken out; its id. Costs what the edits cost, not the tree."""
+        base = self._tree(tree) if tree else _Tree(b"")
+        edited = base.splice(put, remove)
+        sha = self._store("tree", edited.data)
+        self._remember_tree(sha, edited)
         return sha
 
     def write_commit(self, tree: str, parents: Sequence[str], message: str,
@@ -360,7 +408,9 @@ class Repo:
         lines.append(f"author {name} <{email}> {stamp} {offset}")
         lines.append(f"committer {name} <{email}> {stamp} {offset}")
         body = "\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n"
-        return self._store("commit", body.encode("utf-8"))
+        commit = self._store("commit", body.encode("utf-8"))
+        self._remember_commit(commit, tree)
+        return commit
 
     @cached_property
     def identity(self) -> tuple[str, str]:
@@ -394,22 +444,51 @@ class Repo:
     def read_tree_blobs(self, treeish: str) -> list[bytes]:
         """Every blob below `treeish`, as `git ls-tree -r --object-only | git cat-file
         --batch` reads them: the two processes are piped to each other directly."""
-        lister = subprocess.Popen(
-            ["git", *_SAFE_CONFIG, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
-            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            reader = subprocess.Popen(
-                ["git", *_SAFE_CONFIG, "cat-file", "--batch"], cwd=self.root, env=clean_env(),
-                stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            assert lister.stdout is not None and reader.stdout is not None
-            lister.stdout.close()  # the reader holds it now
-            out = reader.stdout.read()
-            reader.wait()
-        finally:
-            lister.wait()
-        if lister.returncode != 0:
+        return _parse_batch(self._cat_tree(treeish, "--batch"), None)
+
+    def read_tree_json(self, treeish: str) -> list[Any]:
+        """Every blob below `treeish` parsed as JSON, in tree order, with one parse for all:
+        cat-file is told to print a `,` line before each object, so its output is a JSON
+        array but for the brackets (the newlines are JSON whitespace)."""
+        out = self._cat_tree(treeish, "--batch=,")
+        if not out:
             return []
-        return _parse_batch(out, None)
+        if out[:1] != b",":
+            first = out.split(b"\n", 1)[0].decode(errors="replace")
+            raise GitError(f"cat-file: {first}")
+        try:
+            values: list[Any] = json.loads(b"[%s]" % out[1:])
+        except ValueError as err:  # a missing object prints `<sha> missing` in place of one
+            raise GitError(f"cannot read the blobs below {treeish} as JSON: {err}") from None
+        return values
+
+    def _cat_tree(self, treeish: str, batch: str) -> bytes:
+        """The output of `git ls-tree -r --object-only <treeish> | git cat-file <batch>`
+        (empty when there is no such tree).
+
+        The reader writes into an anonymous file rather than a pipe to us: on a busy
+        machine, draining thousands of small writes through a pipe costs as much again
+        as the read itself."""
+        env = clean_env()
+        with _scratch_file() as out:
+            lister = subprocess.Popen(
+                ["git", *_SAFE_CONFIG, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                reader = subprocess.Popen(
+                    ["git", *_SAFE_CONFIG, "cat-file", batch, "--buffer"], cwd=self.root, env=env,
+                    stdin=lister.stdout, stdout=out, stderr=subprocess.DEVNULL)
+                assert lister.stdout is not None
+                lister.stdout.close()  # the reader holds it now
+                reader.wait()
+            finally:
+                lister.wait()
+            if lister.returncode != 0:
+                return b""
+            if reader.returncode != 0:
+                raise GitError(f"git cat-file failed reading {treeish} (exit {reader.returncode})")
+            out.seek(0)
+            return out.read()
 
     # -- refs -------------------------------------------------------------------------------
 
@@ -449,16 +528,99 @@ class Repo:
         self.update_refs([RefUpdate(ref, new, old)], reason)
 
 
-def _parse_tree(data: bytes) -> list[TreeEntry]:
-    """Entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each."""
-    entries, pos = [], 0
-    while pos < len(data):
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
-        entries.append(TreeEntry(int(data[pos:space], 8), data[space + 1:nul].decode("utf-8", "surrogateescape"),
-                                 data[nul + 1:nul + 21].hex()))
-        pos = nul + 21
-    return entries
+# `<octal mode> <name>\0<20-byte id>`, back to back.
+_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.DOTALL)
+_DIR_MODE = b"40000"  # how git spells MODE_TREE inside a tree object
+
+
+class _Tree:
+    """A tree object, parsed on first use: raw bytes, entry offsets and an index by name."""
+
+    __slots__ = ("data", "_rows", "_starts", "_index", "_entries")
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._rows: list[tuple[bytes, bytes, bytes]] | None = None  # (mode, name, 20-byte id)
+        self._starts: list[int] = []
+        self._index: dict[bytes, int] = {}
+        self._entries: list[TreeEntry] | None = None
+
+    def _parse(self) -> list[tuple[bytes, bytes, bytes]]:
+        if self._rows is None:
+            rows = _TREE_ENTRY.findall(self.data)
+            starts = list(itertools.accumulate((len(m) + len(n) + 22 for m, n, _ in rows), initial=0))
+            # In-order, non-overlapping matches that add up to the whole object tile it.
+            if starts[-1] != len(self.data):
+                raise GitError("malformed tree object")
+            self._starts = starts
+            self._index = {n: i for i, (_, n, _) in enumerate(rows)}
+            self._rows = rows
+        return self._rows
+
+    def get(self, name: str) -> TreeEntry | None:
+        rows = self._parse()
+        i = self._index.get(name.encode("utf-8", "surrogateescape"))
+        if i is None:
+            return None
+        mode, _, sha = rows[i]
+        return TreeEntry(int(mode, 8), name, sha.hex())
+
+    def entries(self) -> list[TreeEntry]:
+        if self._entries is None:
+            self._entries = [TreeEntry(int(m, 8), n.decode("utf-8", "surrogateescape"), s.hex())
+                             for m, n, s in self._parse()]
+        return self._entries
+
+    def splice(self, put: Iterable[TreeEntry], remove: Iterable[str]) -> _Tree:
+        """This tree with the entries `put` set (added or replaced) and the names in `remove`
+        gone. The untouched entries are copied as raw slices; when every edit replaces an
+        entry by one of the same size (a subtree that changed: what an append does to each
+        fan-out tree on its path) the parse carries over as well."""
+        rows = self._parse()
+        index, starts, data = self._index, self._starts, self.data
+        new = {e[0]: e for e in map(_encode_entry, put)}
+        gone = {index[n] for n in itertools.chain(new, (r.encode("utf-8", "surrogateescape") for r in remove))
+                if n in index}
+        # (position, 0 = insert before it | 1 = drop it, sort key, raw entry)
+        cuts = [(i, 1, b"", b"") for i in gone]
+        cuts += [(bisect_left(rows, key, key=_sort_key), 0, key, raw) for _, key, raw, _ in new.values()]
+        cuts.sort()
+        out, pos = [], 0
+        for i, drop, _key, raw in cuts:
+            at = starts[i]
+            out.append(data[pos:at])
+            if drop:
+                pos = starts[i + 1]
+            else:
+                out.append(raw)
+                pos = at
+        out.append(data[pos:])
+        spliced = _Tree(b"".join(out))
+        in_place = len(gone) == len(new) and all(
+            i is not None and _sort_key(rows[i]) == key and starts[i + 1] - starts[i] == len(raw)
+            for i, key, raw in ((index.get(name), key, raw) for name, key, raw, _ in new.values()))
+        if in_place:
+            carried = rows.copy()
+            for name, _, _, row in new.values():
+                carried[index[name]] = row
+            # Offsets and index are unchanged, and never mutated: shared, not copied.
+            spliced._starts, spliced._index = starts, index
+            spliced._rows = carried
+        return spliced
+
+
+def _sort_key(row: tuple[bytes, bytes, bytes]) -> bytes:
+    """git orders a tree's entries as if a subtree's name ended in "/"."""
+    return row[1] + b"/" if row[0] == _DIR_MODE else row[1]
+
+
+def _encode_entry(entry: TreeEntry) -> tuple[bytes, bytes, bytes, tuple[bytes, bytes, bytes]]:
+    """(name, sort key, raw entry, parsed row) of an entry to be written."""
+    name = entry.name.encode("utf-8", "surrogateescape")
+    if not name or b"/" in name or b"\0" in name:
+        raise GitError(f"invalid tree entry name {entry.name!r}")
+    row = (b"%o" % entry.mode, name, bytes.fromhex(entry.sha))
+    return name, _sort_key(row), b"%s %s\0%s" % row, row
 
 
 def _parse_batch(out: bytes, expected: int | None) -> list[bytes]:
@@ -472,9 +634,23 @@ def _parse_batch(out: bytes, expected: int | None) -> list[bytes]:
         size = int(header[2])
         blobs.append(out[nl + 1:nl + 1 + size])
         pos = nl + 2 + size
+    if pos != end:
+        raise GitError("cat-file output ends mid-object")
     if expected is not None and len(blobs) != expected:
         raise GitError(f"cat-file returned {len(blobs)} objects, expected {expected}")
     return blobs
+
+
+def _scratch_file() -> IO[bytes]:
+    """An anonymous read-write file for a child's output; in memory where there is memfd."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return open(os.memfd_create("git-uet"), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()
 
 
 def _age(path: Path) -> float | None:
