@@ -9,16 +9,16 @@ import sys
 import traceback
 from pathlib import Path
 
-import click
 import typer
 
 from gitflow_uet.errors import UetError
 
 UNEXPECTED_EXIT = 3
-# typer 0.29 carries its own copy of click, whose exceptions are not click's: take both.
-_EXIT = (typer.Exit, click.exceptions.Exit)
-_ABORT = (typer.Abort, click.exceptions.Abort)
-_PARSER = (getattr(typer, "TyperException", click.ClickException), click.ClickException)
+# typer (>= 0.29) carries its own copy of click and does not install click itself: its
+# public exceptions are the ones to catch. TyperException is the root of its usage errors.
+_EXIT = typer.Exit
+_ABORT = typer.Abort
+_PARSER = typer.TyperException
 
 
 def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
