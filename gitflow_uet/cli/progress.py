@@ -45,14 +45,15 @@ class Progress:
             from rich.console import Console
             from rich.live import Live
 
-            self.live = Live(self._table(), console=Console(stderr=True), refresh_per_second=4,
-                             transient=False)
+            # get_renderable: redrawn on every refresh, so elapsed times move between events.
+            self.live = Live(get_renderable=self._table, console=Console(stderr=True),
+                             refresh_per_second=4, transient=False)
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
-            self.live.update(self._table())
+            self.live.refresh()
             self.live.__exit__(*exc)
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
@@ -63,7 +64,7 @@ class Progress:
                 return
             self._track(kind, data)
             if self.live is not None:
-                self.live.update(self._table())
+                self.live.refresh()
                 return
             line = _plain(kind, data)
             if line:
@@ -73,16 +74,18 @@ class Progress:
         ws = data.get("workstream")
         if not ws:
             return
-        row = self.rows.setdefault(ws, {"state": "planned", "worker": "", "since": time.monotonic(), "note": ""})
-        state = {"ws-start": "running", "ws-submitted": "submitted", "ws-failed": "failed",
-                 "ws-quarantined": "quarantined", "quarantined": "quarantined", "landed": "integrated",
-                 "ws-blocked": "blocked", "ws-error": "error"}.get(kind)
+        row = self.rows.setdefault(ws, {"state": "planned", "worker": "", "began": None, "ended": None,
+                                        "note": ""})
+        state = _ROW_STATE.get(kind)
         if state:
             row["state"] = state
-            row["since"] = time.monotonic()
         if kind == "ws-start":
-            row["worker"] = data.get("worker", "")
-        if kind in ("task-start", "task-end"):
+            row.update(worker=data.get("worker", ""), began=time.monotonic(), ended=None)
+        elif kind == "ws-submitted":
+            row["note"] = "in the integration queue"
+        elif kind in _FINAL:
+            row.update(ended=time.monotonic(), note="")
+        if kind == "task-start":
             row["note"] = f"task {data.get('task')}"
 
     def _table(self) -> Any:
@@ -92,10 +95,18 @@ class Progress:
         for col in ("workstream", "state", "worker", "elapsed", "now"):
             t.add_column(col)
         queue = sum(1 for r in self.rows.values() if r["state"] == "submitted")
+        now = time.monotonic()
         for ws, r in sorted(self.rows.items()):
-            t.add_row(ws, r["state"], r["worker"], f"{time.monotonic() - r['since']:.0f}s", r["note"])
+            elapsed = "" if r["began"] is None else f"{(r['ended'] or now) - r['began']:.0f}s"
+            t.add_row(ws, r["state"], r["worker"], elapsed, r["note"])
         t.caption = f"integration queue: {queue}"
         return t
+
+
+_ROW_STATE = {"ws-start": "running", "ws-submitted": "submitted", "ws-failed": "failed",
+              "ws-quarantined": "quarantined", "quarantined": "quarantined", "landed": "integrated",
+              "ws-blocked": "blocked", "ws-error": "error"}
+_FINAL = {"ws-failed", "ws-quarantined", "quarantined", "landed", "ws-blocked", "ws-error"}
 
 
 def _plain(kind: str, data: dict[str, Any]) -> str | None:
