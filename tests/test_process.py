@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from gitflow_uet import process
-from tests.helpers import alive, wait_gone
+from tests.helpers import wait_gone
 
 
 def run(command: str | list[str], cwd: Path, **kw: object) -> process.ProcessResult:

@@ -17,30 +17,31 @@ Our own git calls never run repository hooks or fsmonitor, and never inherit the
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
 import subprocess
-import threading
 import time
-from bisect import bisect_left
 from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from gitflow_uet.errors import GitError, NotARepository, StaleLockError
+from gitflow_uet.git.catfile import CatFile, parse_batch, scratch_file
+from gitflow_uet.git.trees import (
+    MODE_BLOB, MODE_EXEC, MODE_GITLINK, MODE_LINK, MODE_TREE, ParsedTree, TreeEntry, encode_entry,
+)
+
+__all__ = [
+    "Completed", "MODE_BLOB", "MODE_EXEC", "MODE_GITLINK", "MODE_LINK", "MODE_TREE", "RefLocked",
+    "RefMoved", "RefUpdate", "Repo", "STALE_LOCK_SECONDS", "TreeEntry", "ZERO", "clean_env", "zsplit",
+]
 
 if TYPE_CHECKING:
     from gitdb.db.loose import LooseObjectDB
 
 ZERO = "0" * 40
-MODE_TREE = 0o040000
-MODE_BLOB = 0o100644
-MODE_EXEC = 0o100755
-MODE_LINK = 0o120000
-MODE_GITLINK = 0o160000
+
 
 # A ref lock older than this was left by a killed process: a live update-ref holds one for
 # milliseconds.
@@ -86,18 +87,6 @@ def zsplit(data: bytes) -> list[str]:
     return [part for part in text.split("\0") if part] if text else []
 
 
-# Value types are NamedTuples, not dataclasses: importing dataclasses (and the inspect
-# module it loads) costs more than anything else `git uet status --json` imports.
-class TreeEntry(NamedTuple):
-    mode: int
-    name: str
-    sha: str
-
-    @property
-    def is_tree(self) -> bool:
-        return self.mode == MODE_TREE
-
-
 class RefUpdate(NamedTuple):
     """One compare-and-swap: move `ref` from `old` (None: must not exist) to `new`
     (None: delete)."""
@@ -139,66 +128,6 @@ class Completed(NamedTuple):
         return " / ".join(lines[-3:]) if lines else f"exit {self.code}"
 
 
-class _CatFile:
-    """One long-lived `git cat-file --batch`: reads cost a pipe round trip, not a spawn.
-
-    It resolves names (`refs/uet`, `<tree>:<path>`) afresh on every request, loose or
-    packed, so it also serves as the cheap way to read a ref. Shared by threads.
-    """
-
-    def __init__(self, repo: Repo):
-        self._repo = repo
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", *_SAFE_CONFIG, "cat-file", "--batch"], cwd=self._repo.root, env=clean_env(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        return self._proc
-
-    def read(self, name: str) -> tuple[str, str, bytes] | None:
-        """(sha, type, content) of the object `name` names, or None when there is none."""
-        if "\n" in name:
-            raise GitError(f"object name with a newline: {name!r}")
-        with self._lock:
-            proc = self._start()
-            stdin, stdout = proc.stdin, proc.stdout
-            assert stdin is not None and stdout is not None
-            stdin.write(name.encode() + b"\n")
-            stdin.flush()
-            header = stdout.readline()
-            parts = header.split()
-            if len(parts) != 3:
-                if not header:
-                    self._proc = None
-                    raise GitError(f"git cat-file ended while reading {name}")
-                return None  # "<name> missing" / "ambiguous"
-            size = int(parts[2])
-            data = _read_exact(stdout, size + 1)[:-1]
-            return parts[0].decode(), parts[1].decode(), data
-
-    def close(self) -> None:
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                assert self._proc.stdin is not None
-                self._proc.stdin.close()
-                self._proc.wait()
-            self._proc = None
-
-
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            raise GitError("git cat-file ended mid-object")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
 class Repo:
     """A repository as seen from one of its worktrees."""
 
@@ -206,7 +135,7 @@ class Repo:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
-        self._trees: OrderedDict[str, _Tree] = OrderedDict()
+        self._trees: OrderedDict[str, ParsedTree] = OrderedDict()
         self._commit_trees: dict[str, str] = {}
 
     # -- finding ----------------------------------------------------------------------------
@@ -283,8 +212,8 @@ class Repo:
     # -- objects ----------------------------------------------------------------------------
 
     @cached_property
-    def _cat(self) -> _CatFile:
-        return _CatFile(self)
+    def _cat(self) -> CatFile:
+        return CatFile(["git", *_SAFE_CONFIG, "cat-file", "--batch"], self.root, clean_env())
 
     def close(self) -> None:
         self._cat.close()
@@ -335,7 +264,7 @@ class Repo:
         self._remember_commit(commit, tree)
         return tree
 
-    def _tree(self, sha: str) -> _Tree:
+    def _tree(self, sha: str) -> ParsedTree:
         hit = self._trees.get(sha)
         if hit is not None:
             try:
@@ -346,9 +275,9 @@ class Repo:
         kind, data = self.read_object(sha)
         if kind != "tree":
             raise GitError(f"{sha} is a {kind}, not a tree")
-        return self._remember_tree(sha, _Tree(data))
+        return self._remember_tree(sha, ParsedTree(data))
 
-    def _remember_tree(self, sha: str, tree: _Tree) -> _Tree:
+    def _remember_tree(self, sha: str, tree: ParsedTree) -> ParsedTree:
         self._trees[sha] = tree
         while len(self._trees) > 4096:
             try:
@@ -383,16 +312,16 @@ class Repo:
         return self._store("blob", data)
 
     def write_tree(self, entries: Iterable[TreeEntry]) -> str:
-        encoded = sorted(map(_encode_entry, entries), key=lambda e: e[1])
+        encoded = sorted(map(encode_entry, entries), key=lambda e: e[1])
         data = b"".join(raw for _, _, raw, _ in encoded)
         sha = self._store("tree", data)
-        self._remember_tree(sha, _Tree(data))
+        self._remember_tree(sha, ParsedTree(data))
         return sha
 
     def edit_tree(self, tree: str | None, put: Iterable[TreeEntry] = (), remove: Iterable[str] = ()) -> str:
         """Write `tree` (None: the empty tree) with the entries `put` added or replaced and
         the names in `remove` taken out; its id. Costs what the edits cost, not the tree."""
-        base = self._tree(tree) if tree else _Tree(b"")
+        base = self._tree(tree) if tree else ParsedTree(b"")
         edited = base.splice(put, remove)
         sha = self._store("tree", edited.data)
         self._remember_tree(sha, edited)
@@ -439,12 +368,12 @@ class Repo:
         """Many blobs in one `cat-file --batch` round: the cost of reading state in bulk."""
         if not shas:
             return []
-        return _parse_batch(self.run("cat-file", "--batch", input=("\n".join(shas) + "\n").encode()), len(shas))
+        return parse_batch(self.run("cat-file", "--batch", input=("\n".join(shas) + "\n").encode()), len(shas))
 
     def read_tree_blobs(self, treeish: str) -> list[bytes]:
         """Every blob below `treeish`, as `git ls-tree -r --object-only | git cat-file
         --batch` reads them: the two processes are piped to each other directly."""
-        return _parse_batch(self._cat_tree(treeish, "--batch"), None)
+        return parse_batch(self._cat_tree(treeish, "--batch"), None)
 
     def read_tree_json(self, treeish: str) -> list[Any]:
         """Every blob below `treeish` parsed as JSON, in tree order, with one parse for all:
@@ -470,7 +399,7 @@ class Repo:
         machine, draining thousands of small writes through a pipe costs as much again
         as the read itself."""
         env = clean_env()
-        with _scratch_file() as out:
+        with scratch_file() as out:
             lister = subprocess.Popen(
                 ["git", *_SAFE_CONFIG, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -529,130 +458,6 @@ class Repo:
 
 
 # `<octal mode> <name>\0<20-byte id>`, back to back.
-_TREE_ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.DOTALL)
-_DIR_MODE = b"40000"  # how git spells MODE_TREE inside a tree object
-
-
-class _Tree:
-    """A tree object, parsed on first use: raw bytes, entry offsets and an index by name."""
-
-    __slots__ = ("data", "_rows", "_starts", "_index", "_entries")
-
-    def __init__(self, data: bytes):
-        self.data = data
-        self._rows: list[tuple[bytes, bytes, bytes]] | None = None  # (mode, name, 20-byte id)
-        self._starts: list[int] = []
-        self._index: dict[bytes, int] = {}
-        self._entries: list[TreeEntry] | None = None
-
-    def _parse(self) -> list[tuple[bytes, bytes, bytes]]:
-        if self._rows is None:
-            rows = _TREE_ENTRY.findall(self.data)
-            starts = list(itertools.accumulate((len(m) + len(n) + 22 for m, n, _ in rows), initial=0))
-            # In-order, non-overlapping matches that add up to the whole object tile it.
-            if starts[-1] != len(self.data):
-                raise GitError("malformed tree object")
-            self._starts = starts
-            self._index = {n: i for i, (_, n, _) in enumerate(rows)}
-            self._rows = rows
-        return self._rows
-
-    def get(self, name: str) -> TreeEntry | None:
-        rows = self._parse()
-        i = self._index.get(name.encode("utf-8", "surrogateescape"))
-        if i is None:
-            return None
-        mode, _, sha = rows[i]
-        return TreeEntry(int(mode, 8), name, sha.hex())
-
-    def entries(self) -> list[TreeEntry]:
-        if self._entries is None:
-            self._entries = [TreeEntry(int(m, 8), n.decode("utf-8", "surrogateescape"), s.hex())
-                             for m, n, s in self._parse()]
-        return self._entries
-
-    def splice(self, put: Iterable[TreeEntry], remove: Iterable[str]) -> _Tree:
-        """This tree with the entries `put` set (added or replaced) and the names in `remove`
-        gone. The untouched entries are copied as raw slices; when every edit replaces an
-        entry by one of the same size (a subtree that changed: what an append does to each
-        fan-out tree on its path) the parse carries over as well."""
-        rows = self._parse()
-        index, starts, data = self._index, self._starts, self.data
-        new = {e[0]: e for e in map(_encode_entry, put)}
-        gone = {index[n] for n in itertools.chain(new, (r.encode("utf-8", "surrogateescape") for r in remove))
-                if n in index}
-        # (position, 0 = insert before it | 1 = drop it, sort key, raw entry)
-        cuts = [(i, 1, b"", b"") for i in gone]
-        cuts += [(bisect_left(rows, key, key=_sort_key), 0, key, raw) for _, key, raw, _ in new.values()]
-        cuts.sort()
-        out, pos = [], 0
-        for i, drop, _key, raw in cuts:
-            at = starts[i]
-            out.append(data[pos:at])
-            if drop:
-                pos = starts[i + 1]
-            else:
-                out.append(raw)
-                pos = at
-        out.append(data[pos:])
-        spliced = _Tree(b"".join(out))
-        in_place = len(gone) == len(new) and all(
-            i is not None and _sort_key(rows[i]) == key and starts[i + 1] - starts[i] == len(raw)
-            for i, key, raw in ((index.get(name), key, raw) for name, key, raw, _ in new.values()))
-        if in_place:
-            carried = rows.copy()
-            for name, _, _, row in new.values():
-                carried[index[name]] = row
-            # Offsets and index are unchanged, and never mutated: shared, not copied.
-            spliced._starts, spliced._index = starts, index
-            spliced._rows = carried
-        return spliced
-
-
-def _sort_key(row: tuple[bytes, bytes, bytes]) -> bytes:
-    """git orders a tree's entries as if a subtree's name ended in "/"."""
-    return row[1] + b"/" if row[0] == _DIR_MODE else row[1]
-
-
-def _encode_entry(entry: TreeEntry) -> tuple[bytes, bytes, bytes, tuple[bytes, bytes, bytes]]:
-    """(name, sort key, raw entry, parsed row) of an entry to be written."""
-    name = entry.name.encode("utf-8", "surrogateescape")
-    if not name or b"/" in name or b"\0" in name:
-        raise GitError(f"invalid tree entry name {entry.name!r}")
-    row = (b"%o" % entry.mode, name, bytes.fromhex(entry.sha))
-    return name, _sort_key(row), b"%s %s\0%s" % row, row
-
-
-def _parse_batch(out: bytes, expected: int | None) -> list[bytes]:
-    """Split `cat-file --batch` output into object contents."""
-    blobs, pos, end = [], 0, len(out)
-    while pos < end:
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].split(b" ")
-        if len(header) != 3:
-            raise GitError(f"cat-file: {out[pos:nl].decode(errors='replace')}")
-        size = int(header[2])
-        blobs.append(out[nl + 1:nl + 1 + size])
-        pos = nl + 2 + size
-    if pos != end:
-        raise GitError("cat-file output ends mid-object")
-    if expected is not None and len(blobs) != expected:
-        raise GitError(f"cat-file returned {len(blobs)} objects, expected {expected}")
-    return blobs
-
-
-def _scratch_file() -> IO[bytes]:
-    """An anonymous read-write file for a child's output; in memory where there is memfd."""
-    if hasattr(os, "memfd_create"):
-        try:
-            return open(os.memfd_create("git-uet"), "w+b")
-        except OSError:
-            pass
-    import tempfile
-
-    return tempfile.TemporaryFile()
-
-
 def _age(path: Path) -> float | None:
     try:
         return time.time() - path.stat().st_mtime

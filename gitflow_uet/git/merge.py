@@ -6,7 +6,6 @@ is touched until the result has been gated and the target moves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gitflow_uet.errors import GitError
 from gitflow_uet.git import Repo, zsplit
