@@ -119,7 +119,7 @@ class Config(_Strict):
             (("hook_gates", "pre-push"), self.hook_gates.pre_push),
         ]
         known = ", ".join(sorted(self.gates)) or "none defined"
-        errors = [
+        errors: list[tuple[tuple[str | int, ...], str]] = [
             ((*where, i), f"unknown gate '{name}' (gates: {known})")
             for where, names in lists
             for i, name in enumerate(names)

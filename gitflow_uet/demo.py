@@ -209,7 +209,7 @@ def differences(project: Project, states: dict[str, str], subjects: list[str]) -
     """One line per way the outcome strays from the design; empty when it is exact."""
     found: list[str] = []
     for ws_id, want in EXPECTED.items():
-        got = states.get(ws_id, "not run")
+        got: str | None = states.get(ws_id, "not run")
         if got != want:
             found.append(f"{ws_id}: expected {want}, got {got}")
     ledger = project.ledger.state()

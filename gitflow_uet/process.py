@@ -14,7 +14,9 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
+from typing import cast
 
 DEFAULT_MAX_OUTPUT = 1_000_000
 # Grace between TERM and KILL for a timed-out group.
@@ -99,7 +101,7 @@ def run(
     )
     capture = _Capture(max_output)
     assert proc.stdout is not None
-    stdout = proc.stdout
+    stdout = cast(BufferedReader, proc.stdout)  # a pipe opened in binary mode: buffered
 
     def pump() -> None:
         for chunk in iter(lambda: stdout.read1(65536), b""):

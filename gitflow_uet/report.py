@@ -183,12 +183,12 @@ def _integrations(patch_times: dict[str, dict[str, float]], patches: dict[str, d
         decided.append((verdict[1], ws_id, verdict[0], times))
     spans: list[dict[str, Any]] = []
     previous = t0
-    for when, ws_id, verdict, times in sorted(decided):
+    for when, ws_id, outcome, times in sorted(decided):
         begun = times.get("applied", max(times["queued"], previous))
         spans.append({"workstream": ws_id, "start": _rel(begun, t0), "end": _rel(when, t0),
                       "seconds": round(when - begun, 3),
-                      "outcome": "integrated" if verdict == "committed" else "quarantined",
-                      "patch_state": verdict})
+                      "outcome": "integrated" if outcome == "committed" else "quarantined",
+                      "patch_state": outcome})
         previous = when
     return spans
 

@@ -72,7 +72,7 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
 
-def cone_dirs(scope: list[str] | None, context: list[str] = ()) -> list[str] | None:
+def cone_dirs(scope: list[str] | None, context: list[str] | tuple[str, ...] = ()) -> list[str] | None:
     """Directories a cone-sparse checkout needs for this scope plus context, or None when
     some glob could match anywhere (then the worktree must be full)."""
     if scope is None:

@@ -103,7 +103,7 @@ def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine:
                               sparse=cone_dirs(ws.scope, ws.context) if config.sparse_worktrees else None)
     faults.point("start.after-worktree")
 
-    fields = {"title": ws.title, "branch": f"uet/{ws_id}", "base": base, "worktree": _relative(project, path),
+    fields: dict[str, Any] = {"title": ws.title, "branch": f"uet/{ws_id}", "base": base, "worktree": _relative(project, path),
               "patch": None, "reasons": []}
 
     def decide(st: State) -> Batch:

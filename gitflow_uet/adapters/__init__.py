@@ -50,7 +50,8 @@ class Usage:
         `usage.prompt_tokens`/`completion_tokens`. Anything else gives unknown fields."""
         if not isinstance(doc, dict):
             return cls()
-        usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else {}
+        found = doc.get("usage")
+        usage: dict[str, Any] = found if isinstance(found, dict) else {}
         tokens_in = _count(usage.get("input_tokens", usage.get("prompt_tokens")))
         tokens_out = _count(usage.get("output_tokens", usage.get("completion_tokens")))
         cost = _money(doc.get("total_cost_usd", doc.get("cost_usd")))

@@ -217,7 +217,8 @@ def _post_json(url: str, body: dict[str, Any], key: str | None, timeout: float) 
 def _read_until(reply: Any, deadline: float) -> bytes:
     # urlopen's timeout bounds each socket read, not the whole answer: a server trickling
     # bytes could otherwise hold a worker forever.
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError
