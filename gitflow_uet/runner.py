@@ -36,6 +36,8 @@ from gitflow_uet.workers import HOST, Heartbeats, recover
 
 Emit = Callable[[str, dict[str, Any]], None]
 
+# How often a run looks for dead workers of other runs.
+RECOVERY_SECONDS = 10.0
 DONE = frozenset({"integrated", "failed", "quarantined", "blocked", "rolled_back"})
 UNREACHABLE = frozenset({"failed", "quarantined", "blocked", "rolled_back"})
 
@@ -150,7 +152,13 @@ class Run:
         return {ws_id: state.state_of("workstream", ws_id) or "planned" for ws_id in self.ids}
 
     def _schedule(self) -> dict[str, str]:
+        next_recovery = time.monotonic() + RECOVERY_SECONDS
         while True:
+            if time.monotonic() > next_recovery:
+                # Workers of other runs that died since we started: their work is redone.
+                for ws_id in recover(self.project):
+                    self.emit("ws-recovered", {"workstream": ws_id})
+                next_recovery = time.monotonic() + RECOVERY_SECONDS
             with self.cond:
                 states = self._states()
                 self._block_unreachable(states)
@@ -262,7 +270,7 @@ class Run:
             ledger.append(Change("worker", worker_id, "IDLE", f"done {ws_id}", {"workstream": None}))
             with self.cond:
                 self.assigned.pop(ws_id, None)
-                if outcome.startswith("error"):
+                if outcome.startswith("error") or outcome == "skipped":
                     # Not retried in this run: it would fail the same way again.
                     self.ids = [i for i in self.ids if i != ws_id]
                 self.idle += 1
@@ -274,6 +282,10 @@ class Run:
         spec = self.specs[ws_id]
         self.emit("ws-start", {"workstream": ws_id, "worker": worker_id})
         started = workstreams.start(self.project, ws_id, extra={"worker": worker_id, "run": self.run_id})
+        if not started.created:
+            # Another run (another process) started it between our read and our start.
+            self.emit("ws-skipped", {"workstream": ws_id, "reason": "started by another run"})
+            return "skipped"
         env = {"UET_WORKSTREAM": ws_id, "UET_RUN": self.run_id, "UET_WORKER": worker_id,
                "UET_WORKTREE": str(started.path)}
         runner = TaskRunner(self.project, spec, started.path, self.limits, env, self.emit)

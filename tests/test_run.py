@@ -209,12 +209,13 @@ def test_kill_mid_run_then_resume_lands_each_workstream_once(tmp_path: Path) -> 
     specs["k8"] = {"depends_on": ["k0", "k1"], "tasks": shell("echo 8 > k8.txt")}
     repo = repo_with(tmp_path, specs)
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "3"], cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    # Kill the whole run (and its task processes) once something has landed but not all.
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # kill -9 of the run once something has landed but not all. (Its git children finish
+    # what they were doing; tasks it left running finish on their own.)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(landed(repo)) < 2:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
     proc.wait()
     assert 0 < len(landed(repo)) < 9
     done = uet(repo, "run", "--workers", "3")
@@ -224,3 +225,62 @@ def test_kill_mid_run_then_resume_lands_each_workstream_once(tmp_path: Path) -> 
     assert set(states(repo).values()) == {"integrated"}
     assert order.index("k8") > max(order.index("k0"), order.index("k1"))
     assert git(repo, "worktree", "list").count("\n") == 0  # only the main checkout is left
+
+
+def test_llm_workstream_lands_through_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fake_llm import FakeLLM
+
+    answer = ("Here is the change:\n```diff\n"
+              "diff --git a/hello.txt b/hello.txt\nnew file mode 100644\n--- /dev/null\n+++ b/hello.txt\n"
+              "@@ -0,0 +1 @@\n+hello from the model\n```\n")
+    monkeypatch.setenv("FAKE_KEY", "sk-test-not-a-real-key-000000")
+    with FakeLLM(answer) as llm:
+        repo = repo_with(tmp_path, {"m": {"scope": ["hello.txt"], "tasks": [
+            {"id": "edit", "tool": "llm", "prompt": "create hello.txt"}]}},
+            tools={"llm": {"base_url": llm.base_url, "model": "fake", "api_key_env": "FAKE_KEY"}})
+        result = run(Project.open(repo), workers=1)
+        assert llm.requests and llm.requests[0]["headers"]["Authorization"] == "Bearer sk-test-not-a-real-key-000000"
+    assert result.states == {"m": "integrated"}
+    assert git(repo, "show", "main:hello.txt") == "hello from the model"
+    # the key is in no ledger blob
+    assert "sk-test" not in git(repo, "log", "-p", "refs/uet")
+
+
+def test_json_progress_streams_one_event_per_line(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {"a": {"tasks": shell("echo a > a.txt")}})
+    done = uet(repo, "run", "--json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run-start" and kinds[-1] == "run-end"
+    assert {"ws-start", "task-end", "ws-submitted", "landed"} <= set(kinds)
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_land_each_workstream_exactly_once(tmp_path: Path) -> None:
+    specs = {f"p{n}": {"tasks": shell(f"sleep 0.3; echo {n} > p{n}.txt")} for n in range(6)}
+    repo = repo_with(tmp_path, specs)
+    procs = [subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert sorted(landed(repo)) == sorted(specs), errors
+    assert set(states(repo).values()) == {"integrated"}
+
+
+def test_lock_left_by_a_killed_git_is_reported_not_ignored(tmp_path: Path) -> None:
+    """Killing a run's whole process group can kill `git update-ref` holding refs/uet.lock.
+    A git lock names no owner, so the next run cannot prove it stale: it says where the
+    lock is and how old, and exits 2 rather than guess."""
+    repo = repo_with(tmp_path, {"a": {"tasks": shell("echo a > a.txt")}})
+    assert uet(repo, "run").returncode == 0
+    lock = repo / ".git" / "refs" / "uet.lock"
+    lock.write_text("")
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    write_spec(repo, "b", tasks=shell("echo b > b.txt"))
+    done = uet(repo, "run")
+    assert done.returncode == 2
+    assert f"stale lock {lock} (age 60s)" in done.stderr and "Traceback" not in done.stderr
+    lock.unlink()
+    assert uet(repo, "run").returncode == 0
+    assert landed(repo) == ["a", "b"]
