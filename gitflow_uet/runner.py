@@ -288,7 +288,7 @@ class Run:
             return "skipped"
         env = {"UET_WORKSTREAM": ws_id, "UET_RUN": self.run_id, "UET_WORKER": worker_id,
                "UET_WORKTREE": str(started.path)}
-        runner = TaskRunner(self.project, spec, started.path, self.limits, env, self.emit)
+        runner = TaskRunner(self.project, spec, started.path, self.limits, env, self._task_event)
         outcome = runner.run_all()
         with self.cond:
             self.task_seconds += outcome.seconds
@@ -305,6 +305,14 @@ class Run:
         with self.cond:
             self.cond.notify_all()  # wake the integrator
         return "submitted"
+
+    def _task_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "breaker":
+            # A circuit opening or closing is a fact of the run: on its record, as it happens.
+            self.project.ledger.append(Change("run", self.run_id, "running",
+                                              f"circuit for {data['tool']} {data['state']}",
+                                              {"breaker": self.limits.breaker_states()}))
+        self.emit(kind, data)
 
     # -- the integrator ---------------------------------------------------------------------
 

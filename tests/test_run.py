@@ -171,6 +171,8 @@ def test_circuit_breaker_fails_fast_after_consecutive_failures(tmp_path: Path) -
     assert sum("circuit open for tool claude" in r for r in reasons) == 3
     run_record = project.ledger.state().get("run", result.run_id)
     assert run_record["breaker"]["claude"] == "open"
+    events = [c["event"] for e in project.ledger.log(result.run_id) for c in e.changes]
+    assert "circuit for claude opened" in events
 
 
 def test_budget_spent_stops_new_tasks(tmp_path: Path) -> None:
