@@ -23,25 +23,26 @@ if TYPE_CHECKING:
 
     app: typer.Typer
 
-# (module, command name, one-line help). Order is the order of `git uet --help`.
+# (module, command name, one-line help). Order is the order of `git uet --help`: a
+# user's path (set up, plan, run, read), then work by hand, then upkeep.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("init", "init", "Write .uet/config.yaml and the workstreams folder; exclude the worktrees folder."),
     ("plan", "plan", "Validate all workstream specs and print the DAG in waves with its critical path."),
+    ("run", "run", "Run workstreams with a pool of workers; integrate each result as it arrives."),
     ("status", "status", "Every workstream with its state, branch, patch and last change."),
     ("log", "log", "The ledger's transitions, newest first (all, or one workstream's or patch's)."),
     ("show", "show", "Everything the ledger holds about one workstream or patch, logs included."),
+    ("report", "report", "What the last run (or a named one) did: times, waits, speedup; --html for a page."),
     ("start", "start", "Give a workstream its branch and worktree; print the worktree's path."),
     ("submit", "submit", "Commit a workstream's worktree, check its patch and queue it (or quarantine it)."),
-    ("reset", "reset", "Put a failed, quarantined, blocked or rolled-back workstream back to planned."),
-    ("run", "run", "Run workstreams with a pool of workers; integrate each result as it arrives."),
-    ("report", "report", "What the last run (or a named one) did: times, waits, speedup; --html for a page."),
-    ("demo", "demo", "Build a small project in a temporary folder and run eight workstreams on it, end to end."),
-    ("gate", "gate", "Run gates (default: integrate_gates) in this worktree; --hook runs a git hook's gates."),
-    ("hooks", "hooks", "Install or uninstall the git hook shims that run hook_gates (pre-commit, pre-push)."),
-    ("hook_run", "hook-run", "Run the gates of a git hook (called by the installed hook shims)."),
     ("integrate", "integrate", "Land queued patches one by one: build, gate, move the target or quarantine."),
     ("rollback", "rollback", "Revert an integrated workstream on the target (gated); --cascade for its dependents."),
+    ("reset", "reset", "Put a failed, quarantined, blocked or rolled-back workstream back to planned."),
+    ("gate", "gate", "Run gates (default: integrate_gates) in this worktree; --hook runs a git hook's gates."),
+    ("hooks", "hooks", "Install or uninstall the git hook shims that run hook_gates (pre-commit, pre-push)."),
     ("fsck", "fsck", "Check that ledger, target, branches, worktrees and locks agree; --repair fixes what it safely can."),
+    ("demo", "demo", "Build a small project in a temporary folder and run eight workstreams on it, end to end."),
+    ("hook_run", "hook-run", "Run the gates of a git hook (called by the installed hook shims)."),
 )
 
 # Commands the hook shims call; kept out of `--help`.
