@@ -68,7 +68,12 @@ def validate(model: type[M], data: Any, path: Path, repo_root: Path) -> M:
         raise spec_error(err, path, repo_root) from None
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster); the constructor,
+# and so the duplicate-key check below, is the same Python code either way.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses duplicate keys: PyYAML keeps the last one silently, which
     hides a typo'd second `tasks:` or `depends_on:` block."""
 

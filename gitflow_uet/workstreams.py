@@ -160,7 +160,9 @@ def _add_worktree(project: Project, ws_id: str, path: Path, start_at: str, *, cr
                   sparse: list[str] | None) -> bool:
     """Make the worktree unless the branch already has one; whether it was made here."""
     repo = project.repo
-    held = checkout_of(repo, branch_ref(ws_id))
+    # Only an existing branch can be checked out somewhere (the common case, a new branch,
+    # costs no `worktree list`).
+    held = checkout_of(repo, branch_ref(ws_id)) if repo.read_ref(branch_ref(ws_id)) else None
     if held is not None and held.path.exists():
         if held.path.resolve() != path.resolve():
             raise UsageError(f"branch uet/{ws_id} is checked out in {held.path}; remove that worktree first")
@@ -169,7 +171,7 @@ def _add_worktree(project: Project, ws_id: str, path: Path, start_at: str, *, cr
         # Never cleared for the user: it may be their files, or another checkout.
         if any(path.iterdir()):
             raise UsageError(f"{_relative(project, path)} exists and is not a worktree of uet/{ws_id}; move it away")
-    else:
+    elif (repo.common_dir / "worktrees" / path.name).exists():
         remove_worktree(repo, path)  # a folder deleted by hand is still registered: prune it
     add_branch_worktree(repo, path, f"uet/{ws_id}", start_at, sparse_dirs=sparse, create=create)
     return True

@@ -344,6 +344,9 @@ class Repo:
     @cached_property
     def identity(self) -> tuple[str, str]:
         """Who the tool's own commits are by: the identity git itself would use."""
+        name, email = os.environ.get("GIT_COMMITTER_NAME"), os.environ.get("GIT_COMMITTER_EMAIL")
+        if name and email:  # git takes these over any config, so no need to ask it
+            return name, email
         done = self.run_result("var", "GIT_COMMITTER_IDENT")
         ident = done.text.strip()
         if done.code != 0 or "<" not in ident:
