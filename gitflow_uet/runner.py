@@ -359,6 +359,9 @@ class Run:
 def run(project: Project, only: list[str] | None = None, *, workers: int | None = None,
         on_event: Emit | None = None) -> RunResult:
     """Run the selected workstreams (all by default) to the end; see the module doc."""
+    count = project.config.workers if workers is None else workers
+    if count < 1:
+        raise UsageError(f"--workers must be at least 1 (got {count})")
     specs = project.specs
     if not specs:
         raise UsageError(f"no workstreams in {project.config.workstreams}/: nothing to run")
@@ -368,9 +371,6 @@ def run(project: Project, only: list[str] | None = None, *, workers: int | None 
     recovered = recover(project)
     for ws_id in recovered:
         emit("ws-recovered", {"workstream": ws_id})
-    count = workers or project.config.workers
-    if count < 1:
-        raise UsageError("--workers must be at least 1")
     result = Run(project, ids, count, emit).execute()
     result.recovered = recovered
     return result

@@ -195,6 +195,9 @@ def test_budget_spent_stops_new_tasks(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     repo = repo_with(tmp_path, {"a": {"tasks": shell("true")}})
+    done = uet(repo, "run", "--workers", "0")
+    assert done.returncode == 2 and done.stderr.strip() == "git uet: --workers must be at least 1 (got 0)"
+    assert uet(repo, "log", "--json").stdout.count('"run"') == 0  # nothing was recorded
     done = uet(repo, "run", "nope")
     assert done.returncode == 2
     assert done.stderr.strip() == "git uet: unknown workstream 'nope'"
