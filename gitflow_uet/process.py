@@ -13,10 +13,11 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
-from typing import cast
+from typing import Iterator, cast
 
 DEFAULT_MAX_OUTPUT = 1_000_000
 # Grace between TERM and KILL for a timed-out group.
@@ -46,6 +47,41 @@ class ProcessResult:
         if self.timed_out:
             return f"timed out after {self.seconds:.0f}s"
         return f"exit {self.code}" if self.code else "ok"
+
+
+# Process groups of the cancellable commands running now (tasks, not gates: a gate killed
+# half-way would read as red), so that a cancelled run can stop them all.
+_live: set[int] = set()
+_live_lock = threading.Lock()
+_scope = threading.local()
+
+
+@contextmanager
+def cancellable() -> Iterator[None]:
+    """Commands this thread starts inside the block are stopped by `cancel_all`."""
+    _scope.on = True
+    try:
+        yield
+    finally:
+        _scope.on = False
+
+
+def cancel_all() -> int:
+    """Kill every cancellable command still running (its whole group); how many. Their
+    `run` calls return as if the commands had been killed at a timeout."""
+    with _live_lock:
+        groups = list(_live)
+    for pgid in groups:
+        _kill_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        with _live_lock:
+            if not _live & set(groups):
+                break
+        time.sleep(0.05)
+    for pgid in groups:
+        _kill_group(pgid, signal.SIGKILL)
+    return len(groups)
 
 
 def base_env(passthrough: list[str] | tuple[str, ...] = (), extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -99,6 +135,10 @@ def run(
         command, shell=use_shell, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    tracked = getattr(_scope, "on", False)
+    if tracked:
+        with _live_lock:
+            _live.add(proc.pid)
     capture = _Capture(max_output)
     assert proc.stdout is not None
     stdout = cast(BufferedReader, proc.stdout)  # a pipe opened in binary mode: buffered
@@ -125,6 +165,9 @@ def run(
         # also closes the pipe those leftovers held open.
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
+        if tracked:
+            with _live_lock:
+                _live.discard(proc.pid)
     reader.join(timeout=5)
     stdout.close()
     output, truncated = capture.value()

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from ulid import ULID
 
-from gitflow_uet import scope, workstreams
+from gitflow_uet import process, scope, workstreams
 from gitflow_uet.breaker import CircuitBreaker
 from gitflow_uet.budget import Budget
 from gitflow_uet.errors import UetError, UsageError
@@ -31,8 +31,8 @@ from gitflow_uet.ledger import Blob, Change, now_iso
 from gitflow_uet.plan import plan_from
 from gitflow_uet.project import Project
 from gitflow_uet.spec import Workstream
-from gitflow_uet.tasks import Limits, TaskRunner
-from gitflow_uet.workers import HOST, Heartbeats, recover
+from gitflow_uet.tasks import Cancelled, Limits, TaskRunner
+from gitflow_uet.workers import HOST, Heartbeats, recover, release
 
 Emit = Callable[[str, dict[str, Any]], None]
 
@@ -128,8 +128,7 @@ class Run:
         try:
             states = self._schedule()
         except BaseException:
-            self._shutdown(threads, integrator)
-            ledger.append(Change("run", self.run_id, "cancelled", "interrupted"))
+            self._cancel(threads, integrator)
             raise
         self._shutdown(threads, integrator)
         states = self._states()
@@ -224,6 +223,20 @@ class Run:
                 return True
         return False
 
+    def _cancel(self, threads: list[threading.Thread], integrator: threading.Thread) -> None:
+        """Ctrl-C or SIGTERM: stop the tasks now, let an integration in flight finish its
+        gated landing, and put what this run had started back to planned, so that the
+        next run carries on. (A second interrupt lands here no more: the process ends, as
+        after a kill -9, which the next run recovers from too.)"""
+        self.limits.cancelled.set()
+        killed = process.cancel_all()
+        self.emit("run-cancel", {"run": self.run_id, "tasks_killed": killed})
+        self._shutdown(threads, integrator)
+        mine = [ws["id"] for ws in self.project.ledger.state().all("workstream")
+                if ws["state"] == "running" and ws.get("run") == self.run_id]
+        release(self.project, mine, event="cancelled", reason=f"run {self.run_id} was cancelled; redone next run",
+                also=[Change("run", self.run_id, "cancelled", "interrupted")])
+
     def _shutdown(self, threads: list[threading.Thread], integrator: threading.Thread) -> None:
         with self.cond:
             self.stopping = True
@@ -257,6 +270,8 @@ class Run:
             begun = time.time()
             try:
                 outcome = self._execute(ws_id, worker_id)
+            except Cancelled:
+                outcome = "cancelled"
             except UetError as err:
                 outcome = f"error: {err}"
                 self.errors.append(f"{ws_id}: {err}")
@@ -292,6 +307,8 @@ class Run:
         outcome = runner.run_all()
         with self.cond:
             self.task_seconds += outcome.seconds
+        if self.limits.cancelled.is_set():
+            raise Cancelled
         if not outcome.ok:
             self.project.ledger.append(Change("workstream", ws_id, "failed", "tasks failed",
                                               {"reasons": outcome.reasons, "worker": None}))
@@ -324,6 +341,8 @@ class Run:
         while True:
             with self.cond:
                 queued = [i for i, s in self._states().items() if s == "submitted"]
+                if self.limits.cancelled.is_set():
+                    return  # what is queued stays queued for the next run
                 if not queued:
                     if self.stopping:
                         return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ from gitflow_uet.adapters import TaskResult, TaskRun, Usage, get_adapter
 from gitflow_uet.breaker import CircuitBreaker
 from gitflow_uet.budget import Budget
 from gitflow_uet.ledger import Blob, Change
+from gitflow_uet.process import cancellable
 from gitflow_uet.project import Project
 from gitflow_uet.spec import Task, Workstream
 
@@ -36,6 +36,11 @@ class TaskOutcome:
     seconds: float = 0.0  # time spent in tasks (the report's "sum of task times")
 
 
+class Cancelled(Exception):
+    """The run was cancelled: the workstream's work stops where it is, nothing is recorded
+    as failed, and the run puts it back to planned."""
+
+
 @dataclass
 class Limits:
     """What the tasks of every workstream in a run share: the budget, a circuit breaker and
@@ -44,6 +49,7 @@ class Limits:
     budget: Budget
     breakers: dict[str, CircuitBreaker]
     slots: dict[str, threading.Semaphore]
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     def breaker(self, tool: str) -> CircuitBreaker:
         return self.breakers.setdefault(tool, CircuitBreaker())
@@ -94,8 +100,9 @@ class TaskRunner:
     def _attempts(self, task: Task, *, feedback: Path | None = None, label: str | None = None) -> TaskResult:
         result: TaskResult | None = None
         for attempt in range(task.retries + 1):
-            if attempt:
-                time.sleep(min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS))
+            if attempt and self.limits.cancelled.wait(min(RETRY_BASE_SECONDS * 2 ** (attempt - 1),
+                                                          RETRY_MAX_SECONDS)):
+                raise Cancelled
             result = self._once(task, feedback, label or task.id, attempt)
             if result.ok or result.error and result.error.startswith(("budget", "circuit")):
                 break
@@ -105,6 +112,8 @@ class TaskRunner:
 
     def _once(self, task: Task, feedback: Path | None, label: str, attempt: int) -> TaskResult:
         limits = self.limits
+        if limits.cancelled.is_set():
+            raise Cancelled
         spent = limits.budget.exhausted() or (self.ws_budget.exhausted() if self.ws_budget else None)
         if spent:
             return TaskResult.failure(f"{spent}; task not started")
@@ -122,10 +131,13 @@ class TaskRunner:
         if slot:
             slot.acquire()
         try:
-            result = get_adapter(task.tool, profile).run(run)
+            with cancellable():
+                result = get_adapter(task.tool, profile).run(run)
         finally:
             if slot:
                 slot.release()
+        if limits.cancelled.is_set():
+            raise Cancelled  # killed by the cancel, not failed on its own
         self.seconds += result.seconds
         usage = result.usage or Usage()
         limits.budget.charge(self.ws.id, usage)

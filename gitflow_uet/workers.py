@@ -93,44 +93,58 @@ def is_alive(project: Project, record: dict[str, Any]) -> bool:
     return age < STALE_SECONDS
 
 
+def release(project: Project, ws_ids: list[str], *, event: str, reason: str,
+            also: list[Change] | None = None) -> list[str]:
+    """Put running workstreams back to `planned`, their worktree and branch removed, so that
+    their work is redone from the target; `also` is recorded in the same batch. Returns
+    the ids released (those still running when the batch lands)."""
+    state = project.ledger.state()
+    # Files first, ledger second: a kill in between leaves the workstream running with
+    # nothing on disk, and the next recovery does the same again.
+    for ws_id in ws_ids:
+        record = state.get("workstream", ws_id) or {}
+        if record.get("state") == "running" and record.get("worktree"):
+            remove_worktree(project.repo, project.root / record["worktree"])
+    released: list[str] = []
+
+    def decide(current: State) -> Batch:
+        released.clear()
+        changes = list(also or [])
+        refs = []
+        for ws_id in ws_ids:
+            if current.state_of("workstream", ws_id) != "running":
+                continue
+            released.append(ws_id)
+            changes.append(Change("workstream", ws_id, "planned", event,
+                                  {"worker": None, "worktree": None, "reasons": [reason]}))
+            tip = project.repo.read_ref(branch_ref(ws_id))
+            if tip:
+                refs.append(RefUpdate(branch_ref(ws_id), None, tip))
+        return Batch(changes, refs)
+
+    if ws_ids or also:
+        if decide(state).changes:
+            project.ledger.update(decide)
+    return released
+
+
 def recover(project: Project) -> list[str]:
     """Terminate dead workers and put their workstreams back to `planned`; end runs whose
     workers are all gone. Returns the recovered workstream ids."""
     state = project.ledger.state()
-    dead = [w for w in state.all("worker") if w["state"] != "TERMINATED" and not is_alive(project, w)]
-    orphans = [ws for ws in state.all("workstream")
-               if ws["state"] == "running" and ws.get("worker") and
-               any(ws["worker"] == w["id"] for w in dead)]
-    # Files first, ledger second: a kill in between leaves the workstream running with
-    # nothing on disk, and the next recovery does the same again.
-    for ws in orphans:
-        if ws.get("worktree"):
-            remove_worktree(project.repo, project.root / ws["worktree"])
-    live_runs = {w.get("run") for w in state.all("worker")
-                 if w["state"] != "TERMINATED" and w not in dead}
-
-    def decide(current: State) -> Batch:
-        changes = [Change("worker", w["id"], "TERMINATED", "presumed dead") for w in dead
-                   if current.state_of("worker", w["id"]) != "TERMINATED"]
-        refs = []
-        for ws in orphans:
-            if current.state_of("workstream", ws["id"]) != "running":
-                continue
-            changes.append(Change("workstream", ws["id"], "planned", "recover",
-                                  {"worker": None, "worktree": None,
-                                   "reasons": [f"worker {ws['worker']} died; redone"]}))
-            tip = project.repo.read_ref(branch_ref(ws["id"]))
-            if tip:
-                refs.append(RefUpdate(branch_ref(ws["id"]), None, tip))
-        for run in current.all("run"):
-            if run["state"] in ("pending", "running") and run["id"] not in live_runs:
-                changes.append(Change("run", run["id"], "failed", "interrupted"))
-        return Batch(changes, refs)
-
-    if dead or any(r["state"] in ("pending", "running") for r in state.all("run")):
-        batch = decide(state)
-        if batch.changes:
-            project.ledger.update(decide)
+    workers = state.all("worker")
+    dead = [w for w in workers if w["state"] != "TERMINATED" and not is_alive(project, w)]
+    dead_ids = {w["id"] for w in dead}
+    orphans = [ws["id"] for ws in state.all("workstream")
+               if ws["state"] == "running" and ws.get("worker") in dead_ids]
+    live_runs = {w.get("run") for w in workers if w["state"] != "TERMINATED" and w["id"] not in dead_ids}
+    endings = [Change("worker", w["id"], "TERMINATED", "presumed dead") for w in dead]
+    endings += [Change("run", r["id"], "failed", "interrupted") for r in state.all("run")
+                if r["state"] in ("pending", "running") and r["id"] not in live_runs]
+    # A worker may have ended between our read and our write: only what is still due.
+    endings = [c for c in endings if state.state_of(c.kind, c.id) not in ("TERMINATED", "failed")]
+    recovered = release(project, orphans, event="recover",
+                        reason="its worker died; the work is redone", also=endings)
     for w in dead:
         (heartbeat_dir(project) / w["id"]).unlink(missing_ok=True)
-    return [ws["id"] for ws in orphans]
+    return recovered

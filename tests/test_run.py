@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -288,3 +289,30 @@ def test_lock_left_by_a_killed_git_is_reported_not_ignored(tmp_path: Path) -> No
     lock.unlink()
     assert uet(repo, "run").returncode == 0
     assert landed(repo) == ["a", "b"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_stops_its_tasks_and_the_next_run_carries_on(tmp_path: Path, sig: int) -> None:
+    flag, pidfile = tmp_path / "flag", tmp_path / "pid"
+    slow = f"if [ -e {flag} ]; then echo done > s.txt; else echo $$ > {pidfile}; sleep 300; fi"
+    repo = repo_with(tmp_path, {"slow": {"tasks": shell(slow)}, "quick": {"tasks": shell("echo q > q.txt")}})
+    proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (pidfile.exists() and landed(repo) == ["quick"]):
+        time.sleep(0.05)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    stderr = proc.communicate(timeout=30)[1]
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 130 and "interrupted" in stderr
+    assert wait_gone(int(pidfile.read_text()))
+    project = Project.open(repo)
+    state = project.ledger.state()
+    record = state.get("workstream", "slow")
+    assert record["state"] == "planned" and "was cancelled" in record["reasons"][0]
+    assert [r["state"] for r in state.all("run")] == ["cancelled"]
+    assert git(repo, "branch", "--list", "uet/*") == ""
+    flag.write_text("")
+    assert uet(repo, "run").returncode == 0
+    assert landed(repo) == ["quick", "slow"]

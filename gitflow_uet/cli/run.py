@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import List, Optional
 
 import typer
@@ -15,8 +17,15 @@ def command(
     from gitflow_uet.runner import run
 
     project = Project.open()
-    with Progress(json_) as progress:
-        result = run(project, workstreams or None, workers=workers, on_event=progress)
+    # SIGTERM stops a run the way Ctrl-C does: tasks killed, unfinished work back to planned.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with Progress(json_) as progress:
+            result = run(project, workstreams or None, workers=workers, on_event=progress)
+    except KeyboardInterrupt:
+        typer.echo("git uet: interrupted: the run is cancelled, its unfinished workstreams are back to "
+                   "planned; `git uet run` carries on", err=True)
+        raise typer.Exit(130) from None
     if not json_:
         done = result.ids("integrated")
         typer.echo(f"run {result.run_id}: {len(done)}/{len(result.states)} integrated in {result.seconds:.1f}s")
@@ -27,3 +36,7 @@ def command(
         typer.echo("see: git uet status | git log refs/uet | git uet report")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
