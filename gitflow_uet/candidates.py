@@ -28,12 +28,8 @@ class CheckoutDirty(UsageError):
     """The target's checkout has uncommitted changes where the target is about to change."""
 
 
-def target_ref(project: Project) -> str:
-    return f"refs/heads/{project.config.target}"
-
-
 def read_target(project: Project) -> str:
-    tip = project.repo.read_ref(target_ref(project))
+    tip = project.repo.read_ref(project.target_ref)
     if tip is None:
         raise UsageError(f"the target branch {project.config.target!r} does not exist (target: in .uet/config.yaml)")
     return tip

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitflow_uet import ledger as ledger_mod
-from gitflow_uet.candidates import INTEGRATE_WORKTREE, note_text, target_ref
+from gitflow_uet.candidates import INTEGRATE_WORKTREE, note_text
 from gitflow_uet.errors import GitError, UetError
 from gitflow_uet.git import STALE_LOCK_SECONDS, RefMoved, RefUpdate
 from gitflow_uet.git.merge import is_ancestor
@@ -24,6 +24,7 @@ from gitflow_uet.git.refs import refs_under
 from gitflow_uet.git.worktrees import changed_paths, list_worktrees, remove_worktree
 from gitflow_uet.lease import read_lease, release_if_expired, takeable
 from gitflow_uet.project import Project
+from gitflow_uet.quarantine import branch_ref, quarantine_ref
 
 
 @dataclass
@@ -138,7 +139,7 @@ class _Checker:
 
     def target(self, workstreams: dict[str, dict[str, Any]], patches: dict[str, dict[str, Any]]) -> None:
         repo = self.repo
-        tip = repo.read_ref(target_ref(self.project))
+        tip = repo.read_ref(self.project.target_ref)
         integrated = [w for w in workstreams.values() if w["state"] == "integrated"]
         if not integrated:
             return
@@ -165,12 +166,12 @@ class _Checker:
     def branches(self, workstreams: dict[str, dict[str, Any]], patches: dict[str, dict[str, Any]]) -> None:
         repo = self.repo
         branches = refs_under(repo, "refs/heads/uet/")
-        tip = repo.read_ref(target_ref(self.project))
+        tip = repo.read_ref(self.project.target_ref)
         for ws_id, ws in sorted(workstreams.items()):
-            state, mine = ws["state"], f"refs/heads/uet/{ws_id}"
+            state, mine = ws["state"], branch_ref(ws_id)
             if state in ("running", "submitted") and mine not in branches:
                 self.problem("branch-missing", ws_id, f"{ws_id} is {state} but branch uet/{ws_id} does not exist")
-            if state == "quarantined" and f"refs/heads/uet/quarantine/{ws_id}" not in branches:
+            if state == "quarantined" and quarantine_ref(ws_id) not in branches:
                 self.problem("branch-missing", ws_id,
                              f"{ws_id} is quarantined but branch uet/quarantine/{ws_id} does not exist")
             if state == "integrated" and mine in branches:

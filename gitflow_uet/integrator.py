@@ -18,8 +18,7 @@ from typing import Any, Callable
 
 from gitflow_uet import faults
 from gitflow_uet.candidates import (CheckoutDirty, commit_message, failure_reasons, gate_budget, gate_candidate,
-                                    gate_names, gates_field, guard_checkout, note_text, read_target, sync_checkout,
-                                    target_ref)
+                                    gate_names, gates_field, guard_checkout, note_text, read_target, sync_checkout)
 from gitflow_uet.errors import UsageError
 from gitflow_uet.git import RefMoved, RefUpdate
 from gitflow_uet.git.merge import merge_trees
@@ -109,7 +108,7 @@ class _Run:
     def __init__(self, project: Project, lease: Lease, emit: EventSink):
         self.project, self.repo, self.lease, self.emit = project, project.repo, lease, emit
         self.ledger = project.ledger
-        self.target = target_ref(project)
+        self.target = project.target_ref
         self.patches = RecordIndex(self.repo, "patch")
         self.workstreams = RecordIndex(self.repo, "workstream")
         self.result = IntegrateResult()

@@ -72,5 +72,10 @@ class Project:
         return Ledger(self.repo)
 
     @property
+    def target_ref(self) -> str:
+        """The full ref of the branch the integrator keeps green."""
+        return f"refs/heads/{self.config.target}"
+
+    @property
     def worktrees_dir(self) -> Path:
         return self.root / self.config.worktrees

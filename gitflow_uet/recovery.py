@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from gitflow_uet.candidates import note_text, sync_checkout, target_ref
+from gitflow_uet.candidates import note_text, sync_checkout
 from gitflow_uet.git import RefMoved, RefUpdate
 from gitflow_uet.git.merge import commit_message, commit_parents
 from gitflow_uet.git.notes import add_note, noted_commits
@@ -25,6 +25,7 @@ from gitflow_uet.lease import LEASE_REF, Lease
 from gitflow_uet.ledger import Batch, Change, State
 from gitflow_uet.patch_queue import RecordIndex
 from gitflow_uet.project import Project
+from gitflow_uet.quarantine import branch_ref
 
 if TYPE_CHECKING:
     from gitflow_uet.integrator import IntegrateResult
@@ -65,7 +66,7 @@ def recover_checkout(project: Project, checkout: Worktree | None, emit: EventSin
     if checkout is None:
         return None
     repo = project.repo
-    tip = repo.read_ref(target_ref(project))
+    tip = repo.read_ref(project.target_ref)
     if tip is None:
         return None
     parents = commit_parents(repo, tip)
@@ -103,14 +104,14 @@ def _clean_integrated(project: Project, state: State, committed: list[dict[str, 
     leftovers = [d.name for d in folder.iterdir() if d.name in by_ws] if folder.is_dir() else []
     branches = refs_under(repo, "refs/heads/uet/")
     for ws_id, patch in sorted(by_ws.items()):
-        if ws_id not in leftovers and f"refs/heads/uet/{ws_id}" not in branches:
+        if ws_id not in leftovers and branch_ref(ws_id) not in branches:
             continue
         if state.state_of("workstream", ws_id) != "integrated":
             continue
         if ws_id in leftovers:
             remove_worktree(repo, folder / ws_id)
             emit("recovered", {"workstream": ws_id, "what": "worktree removed"})
-        ref = f"refs/heads/uet/{ws_id}"
+        ref = branch_ref(ws_id)
         if branches.get(ref) is not None and branches[ref] == patch.get("head"):
             try:
                 repo.update_refs([RefUpdate(ref, None, branches[ref])], f"uet: {ws_id} integrated, branch removed")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from gitflow_uet import faults
 from gitflow_uet.candidates import (commit_message, gate_budget, gate_candidate, gate_names,
-                                    guard_checkout, read_target, sync_checkout, target_ref)
+                                    guard_checkout, read_target, sync_checkout)
 from gitflow_uet.errors import UetError, UsageError
 from gitflow_uet.git import RefMoved, RefUpdate
 from gitflow_uet.git.merge import changed_paths_between, is_ancestor, revert_tree
@@ -54,7 +54,7 @@ def rollback(project: Project, ws_id: str, *, cascade: bool = False,
     order = _newest_first(project, state, dependents) + [ws_id]
     done: list[str] = []
     with acquire(project.repo, wait=wait) as lease:
-        checkout = checkout_of(project.repo, target_ref(project))
+        checkout = checkout_of(project.repo, project.target_ref)
         recover_checkout(project, checkout)
         for item in order:
             _revert_one(project, lease, checkout, item, emit)
@@ -132,7 +132,7 @@ def _revert_one(project: Project, lease: Lease, checkout: Worktree | None, ws_id
             if patch_id:
                 changes.append(Change("patch", patch_id, "rolled_back", "rollback", {"revert": revert},
                                       expect="committed"))
-            return Batch(changes, [RefUpdate(target_ref(project), revert, tip), renewal])
+            return Batch(changes, [RefUpdate(project.target_ref, revert, tip), renewal])
 
         try:
             project.ledger.update(decide)

@@ -69,7 +69,7 @@ def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine:
         if waiting := [f"{dep} ({now})" for dep, now in deps.items() if now != "integrated"]:
             raise UsageError(f"workstream {ws_id} depends on {', '.join(waiting)}, not integrated yet "
                              "(--force starts it anyway)")
-    target_tip = repo.read_ref(f"refs/heads/{config.target}")
+    target_tip = repo.read_ref(project.target_ref)
     if target_tip is None:
         raise UsageError(f"target branch {config.target!r} does not exist (config: target)")
 
