@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from gitflow_uet.errors import UetError
 from gitflow_uet.git import RefLocked, RefMoved, Repo, RefUpdate
+from gitflow_uet.process import HOST, running_here
 
 LEASE_REF = "refs/uet-lease/integrator"
 DEFAULT_TTL = 60.0
@@ -66,15 +66,7 @@ class LeaseInfo:
 
     def holder_dead(self) -> bool:
         """True only when we can tell: the holder ran on this host and its pid is gone."""
-        if self.host != socket.gethostname():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return running_here(self.host, self.pid) is False
 
     def describe(self) -> str:
         left = self.expires - time.time()
@@ -183,7 +175,7 @@ def acquire(repo: Repo, *, ttl: float = DEFAULT_TTL, wait: float = 0) -> Lease:
 
     Raises LeaseHeld naming the holder when it is still held after `wait`.
     """
-    me = LeaseInfo(uuid.uuid4().hex, os.getpid(), socket.gethostname(), time.time(), 0.0)
+    me = LeaseInfo(uuid.uuid4().hex, os.getpid(), HOST, time.time(), 0.0)
     deadline = time.monotonic() + max(wait, 0)
     while True:
         current = read_lease(repo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -47,6 +48,24 @@ class ProcessResult:
         if self.timed_out:
             return f"timed out after {self.seconds:.0f}s"
         return f"exit {self.code}" if self.code else "ok"
+
+
+HOST = socket.gethostname()
+
+
+def running_here(host: str, pid: int) -> bool | None:
+    """Whether process `pid` of machine `host` still runs; None when this machine cannot
+    tell (another host). Used to declare leases and workers dead without waiting for
+    them to expire."""
+    if host != HOST:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    return True
 
 
 # Process groups of the cancellable commands running now (tasks, not gates: a gate killed

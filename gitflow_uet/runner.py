@@ -29,10 +29,11 @@ from gitflow_uet.budget import Budget
 from gitflow_uet.errors import UetError, UsageError
 from gitflow_uet.ledger import Blob, Change, now_iso
 from gitflow_uet.plan import plan_from
+from gitflow_uet.process import HOST
 from gitflow_uet.project import Project
 from gitflow_uet.spec import Workstream
 from gitflow_uet.tasks import Cancelled, Limits, TaskRunner
-from gitflow_uet.workers import HOST, Heartbeats, recover, release
+from gitflow_uet.workers import Heartbeats, recover, release
 
 Emit = Callable[[str, dict[str, Any]], None]
 

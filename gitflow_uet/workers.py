@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -21,13 +20,13 @@ from typing import Any
 from gitflow_uet.git import RefUpdate
 from gitflow_uet.git.worktrees import remove_worktree
 from gitflow_uet.ledger import Batch, Change, State
+from gitflow_uet.process import HOST, running_here
 from gitflow_uet.project import Project
 from gitflow_uet.quarantine import branch_ref
 
 BEAT_SECONDS = 1.0
 # A heartbeat older than this means the worker is dead (when its pid cannot be checked).
 STALE_SECONDS = 15.0
-HOST = socket.gethostname()
 
 
 def heartbeat_dir(project: Project) -> Path:
@@ -83,13 +82,8 @@ def is_alive(project: Project, record: dict[str, Any]) -> bool:
         age = time.time() - path.stat().st_mtime
     except (OSError, ValueError):
         return False
-    if beat.get("host") == HOST:
-        try:
-            os.kill(int(beat["pid"]), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
+    if running_here(str(beat.get("host")), int(beat.get("pid", 0))) is False:
+        return False
     return age < STALE_SECONDS
 
 
