@@ -9,7 +9,6 @@ person can know that no git command is running.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from gitflow_uet import ledger as ledger_mod
 from gitflow_uet.candidates import INTEGRATE_WORKTREE, note_text
 from gitflow_uet.errors import GitError, UetError
-from gitflow_uet.git import STALE_LOCK_SECONDS, RefMoved, RefUpdate
+from gitflow_uet.git import STALE_LOCK_SECONDS, RefMoved, RefUpdate, lock_age
 from gitflow_uet.git.merge import is_ancestor
 from gitflow_uet.git.notes import add_note, noted_commits
 from gitflow_uet.git.refs import refs_under
@@ -220,14 +219,10 @@ class _Checker:
 
     def locks(self) -> None:
         common = self.repo.common_dir
-        now = time.time()
         candidates = list((common / "refs").rglob("*.lock")) + [common / "packed-refs.lock"]
         for lock in sorted(candidates):
-            try:
-                age = now - lock.stat().st_mtime
-            except FileNotFoundError:
-                continue
-            if age > STALE_LOCK_SECONDS:
+            age = lock_age(lock)
+            if age is not None and age > STALE_LOCK_SECONDS:
                 self.problem("stale-lock", str(lock),
                              f"stale lock {lock} (age {age:.0f}s), probably left by a killed process; "
                              "remove it by hand if no git or git uet command is running")

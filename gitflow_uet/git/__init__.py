@@ -34,7 +34,7 @@ from gitflow_uet.git.trees import (
 
 __all__ = [
     "Completed", "MODE_BLOB", "MODE_EXEC", "MODE_GITLINK", "MODE_LINK", "MODE_TREE", "RefLocked",
-    "RefMoved", "RefUpdate", "Repo", "STALE_LOCK_SECONDS", "TreeEntry", "ZERO", "clean_env", "zsplit",
+    "RefMoved", "RefUpdate", "Repo", "STALE_LOCK_SECONDS", "lock_age", "TreeEntry", "ZERO", "clean_env", "zsplit",
 ]
 
 if TYPE_CHECKING:
@@ -443,7 +443,7 @@ class Repo:
             return
         for u in updates:
             lock = self.common_dir / (u.ref + ".lock")
-            age = _age(lock)
+            age = lock_age(lock)
             if age is not None:
                 if age > STALE_LOCK_SECONDS:
                     raise StaleLockError(
@@ -461,7 +461,9 @@ class Repo:
 
 
 # `<octal mode> <name>\0<20-byte id>`, back to back.
-def _age(path: Path) -> float | None:
+def lock_age(path: Path) -> float | None:
+    """Seconds since a lock file was made, or None when there is none. Past
+    STALE_LOCK_SECONDS it was left by a killed process: git locks name no owner."""
     try:
         return time.time() - path.stat().st_mtime
     except FileNotFoundError:
