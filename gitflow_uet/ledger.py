@@ -58,12 +58,15 @@ class _Value:
 
 class Blob(_Value):
     """A field value to be stored as a blob in the ledger (a diff, a log); the record keeps
-    `{"blob": <sha>, "size": <bytes>}` in its place (see `blob_refs`)."""
+    `{"blob": <sha>, "size": <bytes>}` in its place (see `blob_refs`). Once written, `ref`
+    is that value, and the object is not written again (an append retried after a lost
+    race, a record rewritten with the same log)."""
 
     _fields = ("data",)
 
     def __init__(self, data: bytes):
         self.data = data
+        self.ref: dict[str, Any] | None = None
 
     def __hash__(self) -> int:
         return hash(self.data)
@@ -280,9 +283,10 @@ class Ledger:
 
     def _store_blobs(self, value: Any, writes: dict[tuple[str, ...], str]) -> Any:
         if isinstance(value, Blob):
-            sha = self.repo.write_blob(value.data)
-            writes[blob_path(sha)] = sha
-            return {"blob": sha, "size": len(value.data)}
+            if value.ref is None:
+                value.ref = {"blob": self.repo.write_blob(value.data), "size": len(value.data)}
+            writes[blob_path(value.ref["blob"])] = value.ref["blob"]
+            return value.ref
         if isinstance(value, dict):
             return {k: self._store_blobs(v, writes) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -163,6 +163,11 @@ class TaskRunner:
                               "cost_usd": result.usage.cost_usd}
         self.project.ledger.append(Change("workstream", self.ws.id, "running",
                                           event or f"task {task_id} {entry['state']}", {"tasks": self.records}))
+        # Landed: from now on the record names the stored log, so later appends of this
+        # map carry a reference, not the log again.
+        log = entry["log"]
+        if isinstance(log, Blob) and log.ref is not None:
+            entry["log"] = log.ref
 
 
 def _summary(result: TaskResult) -> str:

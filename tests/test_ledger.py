@@ -181,3 +181,16 @@ def test_fanout_keeps_every_tree_small(ledger: Ledger) -> None:
         per_dir[parent] = per_dir.get(parent, 0) + 1
     assert max(per_dir.values()) <= 256
     assert len(ledger.state().all("workstream")) == 300
+
+
+def test_a_blob_is_written_once_and_stays_reachable_when_referred_to_again(ledger: Ledger) -> None:
+    log = Blob(b"output of a task\n")
+    ledger.append(Change("workstream", "ws-1", "planned", "plan", {"tasks": {"a": {"log": log}}}))
+    assert log.ref is not None
+    first = log.ref
+    # the same map appended again, now holding the reference: nothing is lost
+    ledger.append(Change("workstream", "ws-1", "running", "start", {"tasks": {"a": {"log": log.ref}}}))
+    record = ledger.state().get("workstream", "ws-1")
+    assert record["tasks"]["a"]["log"] == first
+    assert ledger.state().blob(first["blob"]) == b"output of a task\n"
+    assert git(ledger.repo.root, "fsck", "--strict", "--no-dangling") == ""

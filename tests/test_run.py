@@ -104,8 +104,12 @@ def test_fix_loop_passes_on_second_round_with_feedback(tmp_path: Path) -> None:
     result = run(project, workers=1)
     assert result.states == {"fx": "integrated"}
     assert git(repo, "show", "main:v.txt") == "42"
-    record = project.ledger.state().get("workstream", "fx")
+    state = project.ledger.state()
+    record = state.get("workstream", "fx")
     assert record["tasks"]["check"]["rounds"] == 1
+    # every task's log resolves to what it printed, whichever append stored it
+    assert state.blob(record["tasks"]["edit"]["log"]["blob"]) == b""
+    assert record["tasks"]["check"]["log"]["size"] == 0
     events = [c["event"] for e in project.ledger.log("fx") for c in e.changes]
     assert "fix round 1 of check" in events
 
