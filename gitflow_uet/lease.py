@@ -1,8 +1,10 @@
 """The integrator's lease: one integrator at a time, per repository, kept in git.
 
-`refs/uet-lease/integrator` points at a blob (JSON: holder, pid, host, acquired, expires).
+`refs/uet-lease/integrator` points at a blob (JSON: holder, pid, host, the
+holder process's start time, acquired, expires).
 It is taken by compare-and-swap: created where absent, or replaced where the holder's lease
-has expired or its process is gone (same host only: a pid means nothing elsewhere). A
+has expired or its process is gone (same host only: a pid means nothing elsewhere; a
+zombie or a pid reused by another process counts as gone). A
 holder proves it still holds the lease by moving the ref from the value it wrote: every
 ledger write of the integrator carries that move (`Lease.extend`), so a holder whose lease
 was taken over cannot land anything.
@@ -20,7 +22,7 @@ from typing import Any
 
 from gitflow_uet.errors import UetError
 from gitflow_uet.git import RefLocked, RefMoved, Repo, RefUpdate
-from gitflow_uet.process import HOST, running_here
+from gitflow_uet.process import HOST, MY_START, running_here
 
 LEASE_REF = "refs/uet-lease/integrator"
 DEFAULT_TTL = 60.0
@@ -46,27 +48,31 @@ class LeaseInfo:
     host: str
     acquired: float
     expires: float
+    started: float | None = None   # the holder process's start time: tells a reused pid
 
     @classmethod
     def parse(cls, data: bytes) -> LeaseInfo | None:
         try:
             doc: dict[str, Any] = json.loads(data)
+            started = doc.get("started")
             return cls(str(doc["holder"]), int(doc["pid"]), str(doc["host"]),
-                       float(doc["acquired"]), float(doc["expires"]))
+                       float(doc["acquired"]), float(doc["expires"]),
+                       None if started is None else float(started))
         except (ValueError, KeyError, TypeError):
             return None
 
     def to_bytes(self) -> bytes:
         return json.dumps({"holder": self.holder, "pid": self.pid, "host": self.host,
-                           "acquired": round(self.acquired, 3), "expires": round(self.expires, 3)},
+                           "acquired": round(self.acquired, 3), "expires": round(self.expires, 3),
+                           "started": self.started},
                           sort_keys=True).encode()
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires
 
     def holder_dead(self) -> bool:
-        """True only when we can tell: the holder ran on this host and its pid is gone."""
-        return running_here(self.host, self.pid) is False
+        """True only when we can tell: the holder ran on this host and its process is gone."""
+        return running_here(self.host, self.pid, self.started) is False
 
     def describe(self) -> str:
         left = self.expires - time.time()
@@ -99,7 +105,8 @@ class Lease:
 
     def _write(self, ttl: float) -> tuple[str, LeaseInfo]:
         now = time.time()
-        info = LeaseInfo(self.info.holder, self.info.pid, self.info.host, self.info.acquired, now + ttl)
+        info = LeaseInfo(self.info.holder, self.info.pid, self.info.host, self.info.acquired, now + ttl,
+                         self.info.started)
         return self.repo.write_blob(info.to_bytes()), info
 
     def extend(self, ttl: float | None = None) -> RefUpdate:
@@ -175,7 +182,7 @@ def acquire(repo: Repo, *, ttl: float = DEFAULT_TTL, wait: float = 0) -> Lease:
 
     Raises LeaseHeld naming the holder when it is still held after `wait`.
     """
-    me = LeaseInfo(uuid.uuid4().hex, os.getpid(), HOST, time.time(), 0.0)
+    me = LeaseInfo(uuid.uuid4().hex, os.getpid(), HOST, time.time(), 0.0, MY_START)
     deadline = time.monotonic() + max(wait, 0)
     while True:
         current = read_lease(repo)
@@ -183,7 +190,7 @@ def acquire(repo: Repo, *, ttl: float = DEFAULT_TTL, wait: float = 0) -> Lease:
         info = current[1] if current else None
         if current is None or takeable(info):
             now = time.time()
-            mine = LeaseInfo(me.holder, me.pid, me.host, now, now + ttl)
+            mine = LeaseInfo(me.holder, me.pid, me.host, now, now + ttl, me.started)
             sha = repo.write_blob(mine.to_bytes())
             reason = "uet: integrator lease taken" if current is None else "uet: expired integrator lease taken over"
             try:

@@ -23,6 +23,8 @@ from typing import Iterator, cast
 DEFAULT_MAX_OUTPUT = 1_000_000
 # Grace between TERM and KILL for a timed-out group.
 KILL_GRACE_SECONDS = 2.0
+# Two readings of one process's start time differ by rounding only; a reused pid's by far more.
+START_TOLERANCE = 1.0
 # Variables a command sees by default; everything else must be passed through explicitly.
 BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TERM",
             "TMPDIR", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -53,17 +55,40 @@ class ProcessResult:
 HOST = socket.gethostname()
 
 
-def running_here(host: str, pid: int) -> bool | None:
-    """Whether process `pid` of machine `host` still runs; None when this machine cannot
-    tell (another host). Used to declare leases and workers dead without waiting for
-    them to expire."""
+def start_time(pid: int) -> float | None:
+    """When process `pid` of this machine started (seconds since the epoch, as psutil
+    reads it from the kernel), or None when there is no such process. With the pid it
+    names one process for good: a pid reused by a later process has another start time."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+MY_START = start_time(os.getpid())
+
+
+def running_here(host: str, pid: int, started: float | None = None) -> bool | None:
+    """Whether process `pid` of machine `host`, started at `started` (when known), still
+    runs; None when this machine cannot tell (another host). A zombie runs nothing (a
+    killed process whose parent has not reaped it yet), and a pid now held by a process
+    with another start time is a reused pid: both are dead. The one check used to declare
+    leases and workers dead without waiting for them to expire."""
     if host != HOST:
         return None
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started is not None and abs(proc.create_time() - started) > START_TOLERANCE:
+            return False
+    except psutil.NoSuchProcess:  # includes ZombieProcess
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         pass  # exists, owned by someone else
     return True
 

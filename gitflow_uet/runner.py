@@ -110,10 +110,17 @@ class Run:
     def execute(self) -> RunResult:
         started = time.monotonic()
         ledger = self.project.ledger
-        # A workstream someone started by hand is theirs until they submit it.
-        by_hand = [i for i, s in self._states().items() if s == "running"]
+        # A workstream someone started by hand is theirs until they submit it. One a live
+        # run holds (run() recovered those of dead ones) is waited for: it stays ours to
+        # see through, and is recovered if its holder dies while we wait.
+        state = ledger.state()
+        running = [i for i, s in self._states().items() if s == "running"]
+        by_hand = [i for i in running if not (state.get("workstream", i) or {}).get("worker")]
         for ws_id in by_hand:
             self.emit("ws-skipped", {"workstream": ws_id, "reason": "running outside this run"})
+        for ws_id in sorted(set(running) - set(by_hand)):
+            holder = (state.get("workstream", ws_id) or {}).get("run")
+            self.emit("ws-waiting", {"workstream": ws_id, "reason": f"held by run {holder}; waiting for it"})
         self.ids = [i for i in self.ids if i not in by_hand]
         ledger.append(Change("run", self.run_id, "pending", "create", {
             "workers": self.n_workers, "workstreams": self.ids, "host": HOST, "started": now_iso()}),
@@ -253,7 +260,7 @@ class Run:
 
     def _worker(self, worker_id: str) -> None:
         ledger = self.project.ledger
-        fields = {"run": self.run_id, "pid": os.getpid(), "host": HOST}
+        fields = {"run": self.run_id, "pid": os.getpid(), "host": HOST, "started": process.MY_START}
         self.heartbeats.add(worker_id)  # beating before it is recorded: never seen dead
         ledger.append(Change("worker", worker_id, "SPAWNING", "spawn", fields),
                       Change("worker", worker_id, "IDLE", "ready"))

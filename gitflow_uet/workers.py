@@ -2,8 +2,9 @@
 
 A worker's state changes are ledger commits (SPAWNING → IDLE ⇄ BUSY → DRAINING →
 TERMINATED). Its heartbeat is not: a beat rewrites a small file under
-`.git/uet/heartbeats/` (pid, host, time), so a run of hours does not fill the ledger with
-beats. A worker whose process is gone, or whose file has gone stale, is presumed dead:
+`.git/uet/heartbeats/` (pid, host, the process's start time, time), so a run of hours does not fill the ledger with
+beats. A worker whose process is gone (or a zombie, or its pid now another process's), or
+whose file has gone stale, is presumed dead:
 it is terminated in the ledger and its workstream goes back to `planned`, its worktree
 and branch removed so that the work is redone from the target.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from gitflow_uet.git import RefUpdate
 from gitflow_uet.git.worktrees import remove_worktree
 from gitflow_uet.ledger import Batch, Change, State
-from gitflow_uet.process import HOST, running_here
+from gitflow_uet.process import HOST, MY_START, running_here
 from gitflow_uet.project import Project
 from gitflow_uet.quarantine import branch_ref
 
@@ -71,7 +72,8 @@ class Heartbeats:
     def _beat(self, worker_id: str) -> None:
         path = self.folder / worker_id
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "host": HOST, "time": time.time()}))
+        tmp.write_text(json.dumps({"pid": os.getpid(), "host": HOST, "started": MY_START,
+                                   "time": time.time()}))
         os.replace(tmp, path)
 
 
@@ -82,7 +84,12 @@ def is_alive(project: Project, record: dict[str, Any]) -> bool:
         age = time.time() - path.stat().st_mtime
     except (OSError, ValueError):
         return False
-    if running_here(str(beat.get("host")), int(beat.get("pid", 0))) is False:
+    try:
+        host, pid, started = str(beat["host"]), int(beat["pid"]), beat.get("started")
+        started = None if started is None else float(started)
+    except (KeyError, TypeError, ValueError):
+        return False
+    if running_here(host, pid, started) is False:
         return False
     return age < STALE_SECONDS
 

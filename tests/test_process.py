@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -76,3 +77,27 @@ def test_environment_is_clean(tmp_path: Path, monkeypatch) -> None:  # type: ign
     assert b"PATH=" in plain.output
     passed = run("env", tmp_path, env=process.base_env(passthrough=["UET_TEST_SECRET"], extra={"EXTRA": "1"}))
     assert b"UET_TEST_SECRET=s3cret" in passed.output and b"EXTRA=1" in passed.output
+
+
+def test_a_zombie_or_a_reused_pid_is_not_a_running_process(tmp_path: Path) -> None:
+    """kill(pid, 0) succeeds on a zombie; a pid may be reused: neither is the process."""
+    import signal
+    import subprocess
+
+    me = process.start_time(os.getpid())
+    assert me is not None and process.running_here(process.HOST, os.getpid(), me) is True
+    assert process.running_here(process.HOST, os.getpid(), me - 3600) is False  # same pid, other process
+    assert process.running_here("elsewhere.example", os.getpid()) is None
+    child = subprocess.Popen(["sleep", "300"])
+    try:
+        assert process.running_here(process.HOST, child.pid, process.start_time(child.pid)) is True
+        os.kill(child.pid, signal.SIGKILL)
+        # Not reaped yet: a zombie, which kill(pid, 0) still finds.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            time.sleep(0.02)
+        os.kill(child.pid, 0)
+        assert process.running_here(process.HOST, child.pid) is False
+    finally:
+        child.wait()
+    assert process.running_here(process.HOST, child.pid) is False

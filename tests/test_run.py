@@ -320,3 +320,39 @@ def test_interrupted_run_stops_its_tasks_and_the_next_run_carries_on(tmp_path: P
     flag.write_text("")
     assert uet(repo, "run").returncode == 0
     assert landed(repo) == ["quick", "slow"]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_run_killed_with_its_group_is_recovered_at_once_though_still_a_zombie(tmp_path: Path) -> None:
+    """kill -9 of `git uet run`'s process group leaves the run a zombie until its parent
+    reaps it; kill(pid, 0) still finds a zombie. The next run must see its workers as dead,
+    redo their workstreams and land them, not leave them `running` and exit 0."""
+    flag = tmp_path / "flag"
+    specs = {w: {"tasks": shell(f"if [ -e {flag} ]; then echo {w} > {w}.txt; "
+                                f"else echo $$ > {tmp_path / w}.pid; sleep 300; fi")} for w in ("a", "b")}
+    repo = repo_with(tmp_path, specs)
+    proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all((tmp_path / f"{w}.pid").exists() for w in specs):
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _zombie(proc.pid):
+            time.sleep(0.02)
+        assert _zombie(proc.pid)  # not reaped: we are its parent and have not waited
+        flag.write_text("")
+        done = uet(repo, "run", "--workers", "2")
+        assert _zombie(proc.pid)  # still a zombie all along the second run
+    finally:
+        proc.wait()
+    assert done.returncode == 0, done.stderr
+    assert states(repo) == {"a": "integrated", "b": "integrated"}
+    assert sorted(landed(repo)) == ["a", "b"]

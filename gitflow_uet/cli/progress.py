@@ -21,6 +21,7 @@ _PLAIN = {
     "ws-blocked": "{workstream}: blocked: {reason}",
     "ws-recovered": "{workstream}: recovered from a dead worker; redoing it",
     "ws-skipped": "{workstream}: skipped: {reason}",
+    "ws-waiting": "{workstream}: {reason}",
     "ws-error": "{workstream}: error: {error}",
     "breaker": "circuit for tool {tool} {state}",
     "landed": "{workstream}: integrated as {short}",
