@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -58,7 +60,7 @@ class PolicyOverride(_Strict):
 
 class HookGates(_Strict):
     pre_commit: list[str] = Field(default_factory=list, alias="pre-commit")
-    pre_push: list[str] = Field(default_factory=lambda: ["unit"], alias="pre-push")
+    pre_push: list[str] = Field(default_factory=list, alias="pre-push", description="default: integrate_gates")
 
 
 class ToolProfile(_Strict):
@@ -105,7 +107,7 @@ class Config(_Strict):
     gate_timeout: int = Field(1800, ge=1, description="seconds a gate may run before its process group is killed")
     max_output_bytes: int = Field(1_000_000, ge=1024, description="output kept per gate or task (head and tail)")
     gates: dict[str, str] = Field(default_factory=lambda: {"unit": "python -m pytest -q"})
-    integrate_gates: list[str] = Field(default_factory=lambda: ["unit"])
+    integrate_gates: list[str] = Field(default_factory=list, description="default: every gate in `gates`")
     hook_gates: HookGates = Field(default_factory=HookGates)
     patch_policy: PatchPolicy = Field(default_factory=PatchPolicy)
     tools: dict[str, ToolProfile] = Field(default_factory=_default_tools)
@@ -113,6 +115,12 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _gates_exist(self) -> Config:
+        # A key the user never wrote names only gates that exist: with `gates: {smoke: ...}`
+        # and no `integrate_gates`, the default is [smoke], not a `unit` the user removed.
+        if "integrate_gates" not in self.model_fields_set:
+            self.integrate_gates = list(self.gates)
+        if "pre_push" not in self.hook_gates.model_fields_set:
+            self.hook_gates.pre_push = [name for name in self.integrate_gates if name in self.gates]
         lists: list[tuple[tuple[str, ...], list[str]]] = [
             (("integrate_gates",), self.integrate_gates),
             (("hook_gates", "pre-commit"), self.hook_gates.pre_commit),
@@ -130,10 +138,11 @@ class Config(_Strict):
         return self
 
 
-DEFAULT_CONFIG_YAML = """\
-# git uet settings. Every key but schema_version is optional; the values below are the defaults.
+_CONFIG_TEMPLATE = """\
+# git uet settings. Every key but schema_version is optional; the values below are the defaults
+# (target: the branch checked out when `git uet init` ran).
 schema_version: 1
-target: main                    # the branch the integrator keeps green
+target: {target}                    # the branch the integrator keeps green
 workstreams: workstreams        # folder of workstream specs (*.yaml, *.yml, *.json)
 worktrees: .worktrees           # where workstream worktrees go
 sparse_worktrees: false         # true: a workstream with a scope gets a cone-sparse worktree
@@ -144,8 +153,9 @@ gate_timeout: 1800              # seconds; a gate's whole process group is kille
 max_output_bytes: 1000000       # output kept per gate or task (first and last half)
 gates:                          # name -> shell command, run at the worktree's root
   unit: python -m pytest -q
-integrate_gates: [unit]         # run on every candidate before it lands on target
-hook_gates: {pre-commit: [], pre-push: [unit]}
+# Unset, these follow `gates`: integrate_gates runs every gate, pre-push runs integrate_gates.
+# integrate_gates: [unit]       # run on every candidate before it lands on target
+# hook_gates: {{pre-commit: [], pre-push: [unit]}}
 patch_policy:
   max_files: 50
   max_lines: 2000               # added + removed
@@ -154,10 +164,19 @@ patch_policy:
   allow_submodules: false
   forbid: [.gitattributes, .gitmodules, .lfsconfig]   # on top of .git/ and .uet/, always refused
 tools:                          # tool profiles for adapters (built-in defaults for aider, claude, codex, llm)
-  claude: {command: "claude -p {prompt} --output-format json", max_workers: 2, timeout: 1800}
-  llm: {base_url: "http://127.0.0.1:8000/v1", model: "qwen2.5-coder", api_key_env: OPENAI_API_KEY}
-budget: {tokens: null, cost_usd: null}   # per run; null = unlimited
+  claude: {{command: "claude -p {{prompt}} --output-format json", max_workers: 2, timeout: 1800}}
+  llm: {{base_url: "http://127.0.0.1:8000/v1", model: "qwen2.5-coder", api_key_env: OPENAI_API_KEY}}
+budget: {{tokens: null, cost_usd: null}}   # per run; null = unlimited
 """
+
+
+def default_config_yaml(target: str = "main") -> str:
+    """The commented config `git uet init` writes, keeping `target` green."""
+    plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", target) is not None
+    return _CONFIG_TEMPLATE.format(target=target if plain else json.dumps(target))
+
+
+DEFAULT_CONFIG_YAML = default_config_yaml()
 
 
 def load_config(repo_root: Path) -> Config:

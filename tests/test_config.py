@@ -48,9 +48,11 @@ def test_default_yaml_loads_back_to_the_defaults(tmp_path: Path) -> None:
 def test_default_yaml_spells_out_every_key() -> None:
     written = yaml.safe_load(DEFAULT_CONFIG_YAML)
     # Tool profiles are written compactly (unset fields left out); the load-back test covers them.
-    assert written == Config(schema_version=1).model_dump(by_alias=True, exclude_defaults=False) | {
-        "tools": written["tools"]}
-    assert set(written) == set(Config.model_fields)
+    defaults = Config(schema_version=1).model_dump(by_alias=True, exclude_defaults=False)
+    assert written == {k: v for k, v in defaults.items() if k in written} | {"tools": written["tools"]}
+    # The gate lists are written as comments: unset, they follow whatever `gates` the user keeps.
+    assert set(written) == set(Config.model_fields) - {"integrate_gates", "hook_gates"}
+    assert "\n# integrate_gates: [unit]" in DEFAULT_CONFIG_YAML and "\n# hook_gates: {" in DEFAULT_CONFIG_YAML
     assert set(written["patch_policy"]) == set(PatchPolicy.model_fields)
 
 
@@ -81,9 +83,26 @@ def test_bad_config_names_file_and_field(tmp_path: Path, text: str, expected: st
     assert config_error(tmp_path, text).startswith(expected)
 
 
-def test_replacing_gates_checks_the_default_gate_lists(tmp_path: Path) -> None:
-    message = config_error(tmp_path, "schema_version: 1\ngates: {test: pytest}\n")
-    assert message == ".uet/config.yaml: integrate_gates.0: unknown gate 'unit' (gates: test) (+1 more)"
+@pytest.mark.parametrize("gates", ["{}", "{smoke: 'true'}", "{smoke: 'true', lint: 'true'}"])
+def test_unset_gate_lists_follow_the_gates_that_exist(tmp_path: Path, gates: str) -> None:
+    # Issue 9.3: `gates: {}` with no hook_gates failed every command ("unknown gate 'unit'").
+    write_config(tmp_path, f"schema_version: 1\ngates: {gates}\n")
+    config = load_config(tmp_path)
+    names = list(yaml.safe_load(gates))
+    assert config.integrate_gates == names
+    assert config.hook_gates.pre_push == names and config.hook_gates.pre_commit == []
+
+
+def test_unset_pre_push_follows_integrate_gates(tmp_path: Path) -> None:
+    text = "schema_version: 1\ngates: {a: 'true', b: 'true'}\nintegrate_gates: [b]\nhook_gates: {pre-commit: [a]}\n"
+    write_config(tmp_path, text)
+    config = load_config(tmp_path)
+    assert (config.integrate_gates, config.hook_gates.pre_commit, config.hook_gates.pre_push) == (["b"], ["a"], ["b"])
+
+
+def test_a_gate_list_the_user_wrote_is_still_checked(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "schema_version: 1\ngates: {test: pytest}\nintegrate_gates: [unit]\n")
+    assert message == ".uet/config.yaml: integrate_gates.0: unknown gate 'unit' (gates: test)"
 
 
 def test_narrowed_only_tightens() -> None:
