@@ -17,15 +17,18 @@ class InitResult:
 
 
 def initialize(project: Project) -> InitResult:
-    """Write `.uet/config.yaml` (commented defaults), create the workstreams folder and
-    exclude the worktrees folder. Idempotent: what exists is left exactly as it is."""
-    from gitflow_uet.config import DEFAULT_CONFIG_YAML
+    """Write `.uet/config.yaml` (commented defaults, `target:` the branch checked out),
+    create the workstreams folder and exclude the worktrees folder. Idempotent: what exists
+    is left exactly as it is."""
+    from gitflow_uet.config import default_config_yaml
+    from gitflow_uet.git.refs import current_branch
 
     result = InitResult()
     config_path = project.root / ".uet" / "config.yaml"
     if not config_path.exists():
         config_path.parent.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(DEFAULT_CONFIG_YAML)
+        # A repository on `master` (or `trunk`) keeps that branch green, not a `main` it lacks.
+        config_path.write_text(default_config_yaml(current_branch(project.repo) or "main"))
         result.created.append(".uet/config.yaml")
     config = project.config
     folder = project.root / config.workstreams

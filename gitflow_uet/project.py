@@ -76,6 +76,20 @@ class Project:
         """The full ref of the branch the integrator keeps green."""
         return f"refs/heads/{self.config.target}"
 
+    def require_target(self) -> str:
+        """The target's tip; a UsageError naming the branches there are when it is missing
+        (a `target: main` in a repository on `master` must stop a run, not run nothing)."""
+        tip = self.repo.read_ref(self.target_ref)
+        if tip is None:
+            from gitflow_uet.git.refs import refs_under
+
+            names = sorted(ref.removeprefix("refs/heads/") for ref in refs_under(self.repo, "refs/heads/")
+                           if not ref.startswith("refs/heads/uet/"))
+            have = f"branches: {', '.join(names)}" if names else "the repository has no branch yet"
+            raise UsageError(f"the target branch {self.config.target!r} does not exist "
+                             f"(target: in .uet/config.yaml; {have})")
+        return tip
+
     @property
     def worktrees_dir(self) -> Path:
         return self.root / self.config.worktrees

@@ -54,7 +54,9 @@ def command(
     from gitflow_uet.integrator import integrate
     from gitflow_uet.project import Project
 
-    result = integrate(Project.open(), list(workstreams) if workstreams else None, on_event=show_progress, wait=wait)
+    project = Project.open()
+    project.require_target()
+    result = integrate(project, list(workstreams) if workstreams else None, on_event=show_progress, wait=wait)
     if json_:
         emit_json(result.to_json())
     else:

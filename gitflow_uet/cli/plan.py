@@ -15,6 +15,7 @@ def command(
     if json_ and mermaid:
         raise UsageError("--json and --mermaid are exclusive: choose one")
     project = Project.open()
+    project.require_target()
     specs = project.specs
     plan = plan_from(specs, gates=project.config.gates)
     if json_:

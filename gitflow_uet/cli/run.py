@@ -17,6 +17,7 @@ def command(
     from gitflow_uet.runner import run
 
     project = Project.open()
+    project.require_target()
     # SIGTERM stops a run the way Ctrl-C does: tasks killed, unfinished work back to planned.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -11,3 +11,11 @@ def refs_under(repo: Repo, prefix: str) -> dict[str, str]:
     out = repo.run("for-each-ref", "--format=%(refname)%00%(objectname)", prefix)
     pairs = (line.split("\0", 1) for line in out.decode("utf-8", "surrogateescape").splitlines() if "\0" in line)
     return {name: sha for name, sha in pairs}
+
+
+def current_branch(repo: Repo) -> str | None:
+    """The short name of the branch checked out where `repo` was opened; None when HEAD is
+    detached (or points at a ref outside refs/heads/)."""
+    done = repo.run_result("symbolic-ref", "--quiet", "HEAD")
+    ref = done.text.strip() if done.code == 0 else ""
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None

@@ -1,0 +1,54 @@
+"""Issue 9: what a new user meets in the first hour, driven through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import git, make_repo, uet, write, write_spec
+
+
+def _plain_repo(path: Path, branch: str) -> Path:
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", branch)
+    write(path / "README.md", "hello\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def test_init_targets_the_branch_checked_out(tmp_path: Path) -> None:
+    repo = _plain_repo(tmp_path / "repo", "master")
+    done = uet(repo, "init")
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load((repo / ".uet" / "config.yaml").read_text())
+    assert config["target"] == "master"
+    assert uet(repo, "plan").returncode == 0
+
+
+@pytest.mark.parametrize("command", [["plan"], ["run"], ["integrate"]])
+def test_a_missing_target_is_refused_with_exit_2(tmp_path: Path, command: list[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    git(repo, "branch", "-m", "main", "master")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "true"}])
+    done = uet(repo, *command)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "the target branch 'main' does not exist" in done.stderr and "branches: master" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert git(repo, "for-each-ref", "refs/uet", "refs/heads/uet/") == ""  # nothing recorded, nothing started
+
+
+@pytest.mark.parametrize("gates", ["{}", "{smoke: 'true'}"])
+def test_a_config_without_the_default_gate_works(tmp_path: Path, gates: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".uet" / "config.yaml", f"schema_version: 1\ngates: {gates}\n")
+    git(repo, "commit", "-qam", "own gates")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo hi > hi.txt"}])
+    for command in (["status"], ["plan"], ["gate"], ["hooks", "install"]):
+        done = uet(repo, *command)
+        assert done.returncode == 0, (command, done.stderr)
+    done = uet(repo, "run")
+    assert done.returncode == 0, done.stderr
+    assert (git(repo, "show", "main:hi.txt")) == "hi"
