@@ -15,7 +15,7 @@ from gitflow_uet.git import Repo
 if TYPE_CHECKING:
     from gitflow_uet.config import Config
     from gitflow_uet.ledger import Ledger
-    from gitflow_uet.spec import Workstream
+    from gitflow_uet.spec import SpecFolder, Workstream
 
 
 class Project:
@@ -34,10 +34,16 @@ class Project:
         return load_config(self.root)
 
     @cached_property
-    def specs(self) -> dict[str, Workstream]:
-        from gitflow_uet.spec import load_specs
+    def spec_folder(self) -> SpecFolder:
+        """Every spec that could be read, and one line per file that could not."""
+        from gitflow_uet.spec import read_specs
 
-        return load_specs(self.root / self.config.workstreams, self.root)
+        return read_specs(self.root / self.config.workstreams, self.root)
+
+    @cached_property
+    def specs(self) -> dict[str, Workstream]:
+        """Every spec; a SpecError listing every broken file if any is (for plan, run)."""
+        return self.spec_folder.strict()
 
     def spec(self, ws_id: str) -> Workstream:
         try:
@@ -55,15 +61,29 @@ class Project:
                       lambda: self.config.model_dump(mode="json", by_alias=True))
 
     def spec_titles(self) -> dict[str, str]:
-        """id -> title of every spec, from the cache when no spec file changed."""
+        """id -> title of every spec that can be read, from the cache when no spec file
+        changed. Reading commands use it: one broken spec must not hide the others."""
+        return dict(self._spec_index()["titles"])
+
+    def spec_problems(self) -> list[str]:
+        """One line per spec file that cannot be read, then the warnings about the others."""
+        index = self._spec_index()
+        return [*index["errors"], *index["warnings"]]
+
+    def _spec_index(self) -> dict[str, Any]:
         from gitflow_uet.cache import cached, file_key
 
         folder = self.root / self.settings["workstreams"]
         if not folder.is_dir():
-            return {}
+            return {"titles": {}, "errors": [], "warnings": []}
         files = [p for p in folder.iterdir() if p.suffix in {".yaml", ".yml", ".json"}]
-        return cached(self.repo.uet_dir / "cache", "spec-titles", file_key([folder, *files]),
-                      lambda: {ws_id: spec.title for ws_id, spec in self.specs.items()})
+
+        def build() -> dict[str, Any]:
+            found = self.spec_folder
+            return {"titles": {ws_id: spec.title for ws_id, spec in found.specs.items()},
+                    "errors": found.errors, "warnings": found.warnings}
+
+        return cached(self.repo.uet_dir / "cache", "spec-index", file_key([folder, *files]), build)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -11,6 +11,7 @@ root, for editors) and `gitflow_uet/schema/` (package data); a test keeps them i
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,28 +45,61 @@ def field_error(errors: Sequence[tuple[tuple[str | int, ...], str]], title: str 
     return ValidationError.from_exception_data(title, details)
 
 
-def describe(err: ValidationError) -> str:
-    """`field.path: message`, for the first error, plus ` (+N more)`."""
-    errors = err.errors(include_url=False)
-    first = errors[0]
-    message = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    loc = ".".join(str(part) for part in first["loc"])
-    text = f"{loc}: {message}" if loc else message
-    if len(errors) > 1:
-        text += f" (+{len(errors) - 1} more)"
-    return text
+def describe(err: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """`field.path: message` for every error, joined by `; ` (one line), with a hint where
+    one helps: a YAML boolean where text was wanted, a misspelt key of `model`."""
+    known = _field_names(model) if model is not None else set()
+    return "; ".join(_one(error, known) for error in err.errors(include_url=False))
 
 
-def spec_error(err: ValidationError, path: Path, repo_root: Path) -> SpecError:
-    return SpecError(f"{display_path(path, repo_root)}: {describe(err)}")
+def _one(error: Any, known: set[str]) -> str:
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    loc = ".".join(str(part) for part in error["loc"])
+    key = str(error["loc"][-1]) if error["loc"] else ""
+    if error["type"] == "string_type" and isinstance(error.get("input"), bool):
+        # YAML 1.1 reads an unquoted true/false/yes/no/on/off as a boolean.
+        word = "true" if error["input"] else "false"
+        message += f" (YAML read an unquoted {word}/yes/no/on/off as a boolean: quote it, e.g. {key}: \"{word}\")"
+    elif error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        if close:
+            message += f" (did you mean '{close[0]}'?)"
+    return f"{loc}: {message}" if loc else message
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """Every key `model` and the models inside it accept (aliases as written in files)."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(str(name) for name in properties)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(model.model_json_schema(by_alias=True))
+    names.discard("$schema")
+    return names
+
+
+def spec_error(err: ValidationError, path: Path, repo_root: Path, model: type[BaseModel] | None = None) -> SpecError:
+    return SpecError(f"{display_path(path, repo_root)}: {describe(err, model)}")
 
 
 def validate(model: type[M], data: Any, path: Path, repo_root: Path) -> M:
     """Validate one document against `model`; any failure is a one-line SpecError."""
+    if data is None:
+        # An empty file (or one holding only comments) parses to nothing at all.
+        raise SpecError(f"{display_path(path, repo_root)}: empty file")
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise spec_error(err, path, repo_root) from None
+        raise spec_error(err, path, repo_root, model) from None
 
 
 # libyaml's parser when PyYAML was built with it (several times faster); the constructor,

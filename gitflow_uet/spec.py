@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, get_args
@@ -152,21 +153,58 @@ class Workstream(_Strict):
         return self._where or f"workstream '{self.id}'"
 
 
-def load_specs(folder: Path, repo_root: Path) -> dict[str, Workstream]:
-    """Every spec in `folder` (not recursive), keyed by id; a missing folder has none."""
+@dataclass
+class SpecFolder:
+    """Every spec of a folder that could be read, with what could not (one line per file,
+    naming it) and warnings about the ones read."""
+
+    specs: dict[str, Workstream] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def strict(self) -> dict[str, Workstream]:
+        """The specs, or a SpecError listing every broken file (one line each)."""
+        if len(self.errors) == 1:
+            raise SpecError(self.errors[0])
+        if self.errors:
+            raise SpecError(f"{len(self.errors)} invalid specs:\n  " + "\n  ".join(self.errors))
+        return self.specs
+
+
+def read_specs(folder: Path, repo_root: Path) -> SpecFolder:
+    """Read every spec in `folder` (not recursive); a broken file is reported, not fatal,
+    so reading commands can show everything else."""
+    found = SpecFolder()
     if not folder.is_dir():
-        return {}
-    specs: dict[str, Workstream] = {}
+        return found
     for path in sorted(folder.iterdir()):
         # Dotfiles are editor leftovers (emacs `.#x.yaml` locks are dangling symlinks).
         if path.name.startswith(".") or path.suffix not in SPEC_SUFFIXES or not path.is_file():
             continue
-        ws = validate(Workstream, read_document(path, repo_root), path, repo_root)
-        ws._source, ws._where = path, display_path(path, repo_root)
-        if ws.id in specs:
-            raise SpecError(f"{ws.where}: id: workstream '{ws.id}' is already defined in {specs[ws.id].where}")
-        specs[ws.id] = ws
-    return specs
+        where = display_path(path, repo_root)
+        try:
+            document = read_document(path, repo_root)
+            if document is None:
+                raise SpecError(f"{where}: empty spec (a spec needs at least 'id' and 'title')")
+            ws = validate(Workstream, document, path, repo_root)
+        except SpecError as err:
+            found.errors.append(str(err))
+            continue
+        ws._source, ws._where = path, where
+        if ws.id in found.specs:
+            found.errors.append(f"{ws.where}: id: workstream '{ws.id}' is already defined in {found.specs[ws.id].where}")
+            continue
+        if path.stem != ws.id:
+            found.warnings.append(f"{ws.where}: the file name differs from its id '{ws.id}' "
+                                  f"(commands and branches use the id: uet/{ws.id})")
+        found.specs[ws.id] = ws
+    return found
+
+
+def load_specs(folder: Path, repo_root: Path) -> dict[str, Workstream]:
+    """Every spec in `folder`, keyed by id; a missing folder has none. Any broken file is a
+    SpecError listing every broken file (one line each)."""
+    return read_specs(folder, repo_root).strict()
 
 
 def estimate(ws: Workstream) -> float:

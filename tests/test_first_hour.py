@@ -52,3 +52,36 @@ def test_a_config_without_the_default_gate_works(tmp_path: Path, gates: str) -> 
     done = uet(repo, "run")
     assert done.returncode == 0, done.stderr
     assert (git(repo, "show", "main:hi.txt")) == "hi"
+
+
+def test_one_broken_spec_does_not_hide_the_others(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo one > one.txt"}])
+    assert uet(repo, "run").returncode == 0
+    write_spec(repo, "ws-2", title="Second")
+    write(repo / "workstreams" / "bad.yaml", "id: bad\ntitle: Bad\ndepend_on: [ws-1]\n")
+    write(repo / "workstreams" / "empty.yaml", "")
+    warning = "warning: workstreams/bad.yaml: depend_on: Extra inputs are not permitted (did you mean 'depends_on'?)"
+    for command in (["status"], ["status", "--json"], ["log"], ["log", "ws-1", "--json"], ["show", "ws-1"],
+                    ["show", "ws-2", "--json"]):
+        done = uet(repo, *command)
+        assert done.returncode == 0, (command, done.stderr)
+        assert warning in done.stderr.splitlines(), (command, done.stderr)
+        assert "warning: workstreams/empty.yaml: empty spec" in done.stderr
+    status = uet(repo, "status").stdout
+    assert "ws-1\tintegrated" in status and "ws-2\tplanned" in status
+    for command in (["plan"], ["run"]):
+        done = uet(repo, *command)
+        assert done.returncode == 2, (command, done.stderr)
+        lines = done.stderr.splitlines()
+        assert lines[0] == "git uet: 2 invalid specs:", lines
+        assert lines[1] == "  " + warning.removeprefix("warning: ")
+        assert lines[2].startswith("  workstreams/empty.yaml: empty spec")
+
+
+def test_piped_status_has_a_header_line(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1")
+    lines = uet(repo, "status").stdout.splitlines()
+    assert lines[0].split("\t") == ["workstream", "state", "branch", "patch", "last change"]
+    assert lines[1].startswith("ws-1\tplanned")

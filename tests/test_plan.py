@@ -121,7 +121,9 @@ def git_uet(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    # plan refuses a target branch that does not exist (issue 9.2): give it one.
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "initial"], cwd=root, check=True)
     (root / "workstreams").mkdir()
     return root
 

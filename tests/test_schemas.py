@@ -30,12 +30,12 @@ def test_schemas_describe_the_files() -> None:
     assert {"from", "to", "kind", "fields"} <= set(schemas["ledger-entry"]["properties"])
 
 
-def test_error_names_file_relative_to_root_and_counts_the_rest(tmp_path: Path) -> None:
+def test_error_names_file_relative_to_root_and_lists_the_rest(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as info:
         LedgerEntry.model_validate({"kind": "patch", "id": "", "to": "queued", "event": "submit", "time": "later"})
-    assert describe(info.value) == "id: String should have at least 1 character (+1 more)"
+    assert describe(info.value).startswith("id: String should have at least 1 character; time: ")
     message = str(spec_error(info.value, tmp_path / "sub" / "x.yaml", tmp_path))
-    assert message == "sub/x.yaml: id: String should have at least 1 character (+1 more)"
+    assert message.startswith("sub/x.yaml: id: String should have at least 1 character; time: ")
 
 
 def test_ledger_entry_uses_trailer_names() -> None:

@@ -129,9 +129,49 @@ def test_bad_spec_names_file_and_field(tmp_path: Path, text: str, expected: str)
     assert spec_error(tmp_path, text).startswith(expected)
 
 
-def test_several_errors_report_the_first_and_a_count(tmp_path: Path) -> None:
+def test_several_errors_are_all_listed_on_one_line(tmp_path: Path) -> None:
     message = spec_error(tmp_path, "id: a\ntitle: A\ntasks: [{id: t, run: x}, {id: t, run: y}, {id: t, run: z}]\n")
-    assert message == "workstreams/ws-003.yaml: tasks.1.id: duplicate task id 't' (+1 more)"
+    assert message == ("workstreams/ws-003.yaml: tasks.1.id: duplicate task id 't'; "
+                       "tasks.2.id: duplicate task id 't'")
+
+
+def test_every_broken_file_is_listed(tmp_path: Path) -> None:
+    write_spec(tmp_path, "a.yaml", "id: a\ntitle: A\ncolour: red\n")
+    write_spec(tmp_path, "b.yaml", "id: b\n")
+    write_spec(tmp_path, "c.yaml", "id: c\ntitle: C\n")
+    with pytest.raises(SpecError) as info:
+        load(tmp_path)
+    assert str(info.value).splitlines() == [
+        "2 invalid specs:",
+        "  workstreams/a.yaml: colour: Extra inputs are not permitted",
+        "  workstreams/b.yaml: title: Field required",
+    ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Issue 9.6: a YAML boolean where a command was meant.
+    ("id: a\ntitle: A\ntasks: [{id: t, run: true}]\n",
+     "workstreams/a.yaml: tasks.0.run: Input should be a valid string (YAML read an unquoted "
+     "true/yes/no/on/off as a boolean: quote it, e.g. run: \"true\")"),
+    ("id: a\ntitle: A\ndepend_on: [b]\n",
+     "workstreams/a.yaml: depend_on: Extra inputs are not permitted (did you mean 'depends_on'?)"),
+    ("id: a\ntitle: A\ntasks: [{id: t, run: x, timout: 5}]\n",
+     "workstreams/a.yaml: tasks.0.timout: Extra inputs are not permitted (did you mean 'timeout'?)"),
+    ("", "workstreams/a.yaml: empty spec (a spec needs at least 'id' and 'title')"),
+    ("# nothing yet\n", "workstreams/a.yaml: empty spec (a spec needs at least 'id' and 'title')"),
+])
+def test_spec_messages_say_what_to_do(tmp_path: Path, text: str, expected: str) -> None:
+    assert spec_error(tmp_path, text, name="a.yaml") == expected
+
+
+def test_a_file_named_unlike_its_id_is_warned(tmp_path: Path) -> None:
+    from gitflow_uet.spec import read_specs
+
+    write_spec(tmp_path, "ws-1.yaml", "id: ws-one\ntitle: A\n")
+    found = read_specs(tmp_path / "workstreams", tmp_path)
+    assert list(found.specs) == ["ws-one"] and not found.errors
+    assert found.warnings == ["workstreams/ws-1.yaml: the file name differs from its id 'ws-one' "
+                              "(commands and branches use the id: uet/ws-one)"]
 
 
 def test_fix_may_name_a_later_task(tmp_path: Path) -> None:

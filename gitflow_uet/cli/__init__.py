@@ -141,7 +141,7 @@ def _run_json_read(command: str, item: str | None, limit: int | None) -> int:
     """Print the document the command module prints for `--json`; errors as
     `cli.errors.run_guarded` reports them (imported only on the way out: it needs typer)."""
     from gitflow_uet import views
-    from gitflow_uet.cli.render import emit_json
+    from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.errors import UetError
     from gitflow_uet.project import Project
 
@@ -154,6 +154,7 @@ def _run_json_read(command: str, item: str | None, limit: int | None) -> int:
             emit_json(views.show(project, item))
         else:
             emit_json({"entries": views.log(project, item, limit)})
+        warn_specs(project)
     except UetError as err:
         print(f"git uet: {err}", file=sys.stderr)
         return err.exit_code

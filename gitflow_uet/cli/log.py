@@ -12,10 +12,12 @@ def command(
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     from gitflow_uet import views
-    from gitflow_uet.cli.render import emit_json
+    from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.project import Project
 
-    entries = views.log(Project.open(), item, limit)
+    project = Project.open()
+    entries = views.log(project, item, limit)
+    warn_specs(project)
     if json_:
         # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
         # document (tests/test_fast_paths.py holds the two together).

@@ -7,7 +7,7 @@ def command(
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     mermaid: bool = typer.Option(False, "--mermaid", help="A mermaid flowchart of the DAG, one subgraph per wave."),
 ) -> None:
-    from gitflow_uet.cli.render import emit_json
+    from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.errors import UsageError
     from gitflow_uet.plan import plan_from, to_json, to_mermaid
     from gitflow_uet.project import Project
@@ -17,6 +17,7 @@ def command(
     project = Project.open()
     project.require_target()
     specs = project.specs
+    warn_specs(project, broken=False)
     plan = plan_from(specs, gates=project.config.gates)
     if json_:
         emit_json(to_json(plan))

@@ -21,8 +21,11 @@ def console():  # type: ignore[no-untyped-def]
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """A table on a terminal; tab-separated lines when piped (stable for grep/awk)."""
+    """A table on a terminal; when piped, a tab-separated header line and then one
+    tab-separated line per row (stable for grep/awk; skip the first line)."""
     if not sys.stdout.isatty():
+        # A header line, so a file or pager holding the output says what its columns are.
+        print("\t".join(columns))
         for row in rows:
             print("\t".join("" if v is None else str(v) for v in row))
         return
@@ -34,3 +37,11 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     console().print(t)
+
+
+def warn_specs(project: Any, *, broken: bool = True) -> None:
+    """Name each spec file that cannot be read (and each oddity) on stderr: reading commands
+    show everything else rather than fail on one broken file. `broken=False`: only the
+    oddities (for commands that refuse broken specs with an error of their own)."""
+    for line in project.spec_problems() if broken else project.spec_folder.warnings:
+        print(f"warning: {line}", file=sys.stderr)

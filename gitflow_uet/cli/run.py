@@ -13,11 +13,13 @@ def command(
     json_: bool = typer.Option(False, "--json", help="Stream one JSON event per line on stdout."),
 ) -> None:
     from gitflow_uet.cli.progress import Progress
+    from gitflow_uet.cli.render import warn_specs
     from gitflow_uet.project import Project
     from gitflow_uet.runner import run
 
     project = Project.open()
     project.require_target()
+    warn_specs(project, broken=False)
     # SIGTERM stops a run the way Ctrl-C does: tasks killed, unfinished work back to planned.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

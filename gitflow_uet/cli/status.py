@@ -5,10 +5,12 @@ import typer
 
 def command(json_: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     from gitflow_uet import views
-    from gitflow_uet.cli.render import emit_json, table
+    from gitflow_uet.cli.render import emit_json, table, warn_specs
     from gitflow_uet.project import Project
 
-    doc = views.status(Project.open())
+    project = Project.open()
+    doc = views.status(project)
+    warn_specs(project)
     if json_:
         # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
         # document (tests/test_fast_paths.py holds the two together).
