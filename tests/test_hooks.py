@@ -293,7 +293,9 @@ def test_hook_shim_falls_back_when_the_install_python_is_gone(repo: Path) -> Non
     path.write_text(path.read_text().replace(sys.executable, "/nonexistent/python"))
     bin_dir = repo.parent / "bin"
     bin_dir.mkdir()
-    os.symlink(sys.executable, bin_dir / "python3")
+    # A wrapper, not a symlink: a symlinked venv python finds no pyvenv.cfg beside it and
+    # runs as the base interpreter, without the package's dependencies.
+    write(bin_dir / "python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n').chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
     write(repo / "bad.txt", "x\n")
     git(repo, "add", "bad.txt")
