@@ -19,7 +19,7 @@ from gitflow_uet import faults
 from gitflow_uet.errors import TransitionError, UetError, UsageError
 from gitflow_uet.git import RefMoved, RefUpdate
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
-from gitflow_uet.git.worktrees import add_branch_worktree, checkout_of, commit_all, remove_worktree
+from gitflow_uet.git.worktrees import add_branch_worktree, checkout_of, commit_all, list_worktrees, remove_worktree
 from gitflow_uet.ledger import Batch, Blob, Change, State
 from gitflow_uet.patchcheck import check_patch, recent_committed_diffs
 from gitflow_uet.project import Project
@@ -191,6 +191,21 @@ def _relative(project: Project, path: Path) -> str:
     return Path(os.path.relpath(path, project.root)).as_posix()
 
 
+def workstream_here(project: Project) -> str:
+    """The workstream whose worktree the command runs in (for `submit` with no id)."""
+    here = project.repo.here.resolve()
+    if here == project.root.resolve():
+        raise UsageError("name the workstream (or run this inside a workstream's worktree)")
+    for record in project.ledger.state().all("workstream"):
+        if record.get("worktree") and (project.root / record["worktree"]).resolve() == here:
+            return str(record["id"])
+    tree = next((w for w in list_worktrees(project.repo) if w.path.resolve() == here), None)
+    if tree is not None and tree.branch and tree.branch.startswith("refs/heads/uet/") \
+            and not tree.branch.startswith("refs/heads/uet/quarantine/"):
+        return tree.branch.removeprefix("refs/heads/uet/")
+    raise UsageError(f"{here} is not the worktree of a workstream; name the workstream")
+
+
 # -- submit ----------------------------------------------------------------------------------
 
 def submit(project: Project, ws_id: str) -> SubmitResult:
@@ -259,9 +274,10 @@ def _drop_patch(state: State, ws_id: str, event: str, among: tuple[str, ...] = O
 
 # -- reset -----------------------------------------------------------------------------------
 
-def reset(project: Project, ws_id: str) -> None:
+def reset(project: Project, ws_id: str) -> list[str]:
     """Back to planned for another attempt: its open patch dropped, its worktree and branch
-    gone. `uet/quarantine/<id>` is kept so `start --from-quarantine` can resume it."""
+    gone. `uet/quarantine/<id>` is kept so `start --from-quarantine` can resume it.
+    Uncommitted work in its worktree is saved first: the refs holding it are returned."""
     repo = project.repo
     record = project.ledger.state().get("workstream", ws_id)
     if record is None:
@@ -275,8 +291,7 @@ def reset(project: Project, ws_id: str) -> None:
         if held.path.resolve() != (project.worktrees_dir / ws_id).resolve():
             raise UsageError(f"uet/{ws_id} is checked out in {held.path}; switch that checkout away first")
         trees.append(held.path)
-    for path in trees:
-        remove_worktree(repo, path)
+    saved = [ref for path in trees if (ref := remove_worktree(repo, path, saved_as=ws_id))]
 
     def decide(st: State) -> Batch:
         rec = st.get("workstream", ws_id) or {}
@@ -294,6 +309,14 @@ def reset(project: Project, ws_id: str) -> None:
         project.ledger.update(decide)
     except RefMoved as moved:
         raise UsageError(f"{moved.ref} moved while resetting {ws_id}; run the reset again") from None
+    return saved
+
+
+def in_states(project: Project, states: tuple[str, ...]) -> list[str]:
+    """Ids of the workstreams now in one of `states` (for `reset --failed`)."""
+    if not states:
+        return []
+    return [str(r["id"]) for r in project.ledger.state().all("workstream") if r.get("state") in states]
 
 
 def _check_resettable(ws_id: str, current: str | None) -> None:

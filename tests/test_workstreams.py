@@ -235,7 +235,9 @@ def test_reset_of_failed_removes_worktree_and_branch(root: Path) -> None:
     project.ledger.append(Change("workstream", "ws-1", "failed", "task", {"reasons": ["task edit: exit 1"]}))
     done = uet(root, "reset", "ws-1")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "ws-1: planned (attempt 2)\n"
+    assert done.stdout.splitlines()[0] == "ws-1: planned (attempt 2)"
+    assert "uncommitted work saved in refs/uet-saved/ws-1/1" in done.stdout  # never deleted
+    assert git(root, "show", "refs/uet-saved/ws-1/1:src/app.py") == "half done"
     assert not path.exists() and _ref(root, "refs/heads/uet/ws-1") is None
     assert "ws-1" not in git(root, "worktree", "list")
     ws = _record(root, "ws-1")

@@ -4,14 +4,16 @@ import typer
 
 
 def command(
-    ws: str = typer.Argument(..., help="The workstream id."),
+    ws: str = typer.Argument(None, help="The workstream id (default: the workstream whose worktree you are in)."),
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     from gitflow_uet.cli.render import emit_json
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import submit
+    from gitflow_uet.workstreams import submit, workstream_here
 
-    result = submit(Project.open(), ws)
+    project = Project.open()
+    ws = ws or workstream_here(project)
+    result = submit(project, ws)
     if json_:
         emit_json({"workstream": ws, "patch": result.patch_id, "ok": result.ok,
                    "queued": result.queued, "reasons": result.reasons})

@@ -131,10 +131,13 @@ class Completed(NamedTuple):
 class Repo:
     """A repository as seen from one of its worktrees."""
 
-    def __init__(self, root: Path, git_dir: Path, common_dir: Path):
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path, here: Path | None = None):
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        # The worktree a command was run in (the project's root when run there): `root`
+        # is always the main worktree, whichever worktree or subfolder found it.
+        self.here = here or root
         self._trees: OrderedDict[str, ParsedTree] = OrderedDict()
         self._commit_trees: dict[str, str] = {}
 
@@ -142,6 +145,9 @@ class Repo:
 
     @classmethod
     def discover(cls, path: Path | str | None = None) -> Repo:
+        """The repository `path` (default: the current directory) belongs to, found as git
+        finds it: through the common git dir, so a linked worktree (a workstream's own,
+        `.worktrees/a/pkg`) or any subfolder opens the project, never the worktree."""
         where = Path(path or Path.cwd()).resolve()
         try:
             proc = subprocess.run(
@@ -153,9 +159,10 @@ class Repo:
             raise NotARepository(f"not a git repository: {where} ({exc.strerror})") from exc
         lines = proc.stdout.decode().splitlines()
         if proc.returncode != 0 or len(lines) != 3:
-            raise NotARepository(f"not a git repository (or a bare one): {where}")
-        root, git_dir, common = (Path(x) for x in lines)
-        return cls(root, git_dir, common)
+            raise NotARepository(_not_a_repository(where, proc.stderr))
+        here, git_dir, common = (Path(x) for x in lines)
+        root = here if git_dir == common else _main_worktree(common, here)
+        return cls(root, common, common, here)
 
     @property
     def uet_dir(self) -> Path:
@@ -458,6 +465,31 @@ class Repo:
 
     def update_ref(self, ref: str, new: str | None, old: str | None, reason: str) -> None:
         self.update_refs([RefUpdate(ref, new, old)], reason)
+
+
+def _not_a_repository(where: Path, stderr: bytes) -> str:
+    """Why `where` is not a repository we can open; git's own words when git refused it
+    (a repository owned by another user: the `safe.directory` check, with its remedy)."""
+    text = stderr.decode("utf-8", "replace")
+    if "dubious ownership" in text:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        first = next(ln for ln in lines if "dubious ownership" in ln).removeprefix("fatal: ")
+        remedy = next((ln for ln in lines if ln.startswith("git config")), None)
+        return f"{first} (git's safe.directory check)" + (f"; if you trust it: {remedy}" if remedy else "")
+    return f"not a git repository (or a bare one): {where}"
+
+
+def _main_worktree(common: Path, here: Path) -> Path:
+    """The main worktree of the repository whose common git dir is `common`."""
+    if common.name == ".git":
+        return common.parent
+    proc = subprocess.run(["git", *_SAFE_CONFIG, "worktree", "list", "--porcelain", "-z"], cwd=here,
+                          env=clean_env(), capture_output=True, stdin=subprocess.DEVNULL)
+    first = zsplit(proc.stdout)[:3] if proc.returncode == 0 else []
+    if not first or "bare" in first:
+        raise NotARepository(f"{here} is a worktree of a bare repository ({common}); run git uet in a "
+                             "repository with a work tree")
+    return Path(first[0].removeprefix("worktree "))
 
 
 # `<octal mode> <name>\0<20-byte id>`, back to back.

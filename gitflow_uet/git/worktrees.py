@@ -2,16 +2,31 @@
 
 Checkouts run with every filter driver neutralised (`Repo.filter_off_args`), so a
 repository's clean/smudge programs never run on our behalf.
+
+Worktree administration (add, remove, prune, and the listing that reads
+`.git/worktrees/*`) is serialised between processes and threads by `admin_lock`: git's
+own `worktree add` and `prune` are not safe against each other (`failed to read
+.git/worktrees/x/commondir`).
+
+A worktree on a branch holds someone's work: `remove_worktree` never deletes uncommitted
+changes, it first saves them (`save_changes`) as a commit under `refs/uet-saved/`.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitflow_uet.errors import GitError
-from gitflow_uet.git import Repo, zsplit
+from gitflow_uet.git import RefMoved, RefUpdate, Repo, zsplit
+
+SAVED_PREFIX = "refs/uet-saved/"
 
 
 @dataclass(frozen=True)
@@ -22,8 +37,26 @@ class Worktree:
     prunable: bool = False
 
 
+@contextmanager
+def admin_lock(repo: Repo, *, shared: bool = False) -> Iterator[None]:
+    """Hold the tool's lock on worktree administration (`<common>/uet/worktrees.lock`):
+    exclusive to change it, shared to read it. A killed holder's lock dies with it."""
+    folder = repo.uet_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "worktrees.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def list_worktrees(repo: Repo) -> list[Worktree]:
-    out = repo.run("worktree", "list", "--porcelain", "-z")
+    with admin_lock(repo, shared=True):
+        return _parse_list(repo.run("worktree", "list", "--porcelain", "-z"))
+
+
+def _parse_list(out: bytes) -> list[Worktree]:
     trees: list[Worktree] = []
     fields: dict[str, str] = {}
     for item in zsplit(out.replace(b"\0\0", b"\0\x01\0")) + ["\x01"]:
@@ -53,17 +86,20 @@ def add_branch_worktree(repo: Repo, path: Path, branch: str, start: str, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     filters = repo.filter_off_args()
     branch_args = ["-b", branch, str(path), start] if create else [str(path), branch]
-    if sparse_dirs is None:
-        repo.run(*filters, "worktree", "add", "--quiet", *branch_args)
-        return
-    repo.run(*filters, "worktree", "add", "--quiet", "--no-checkout", *branch_args)
-    repo.run("sparse-checkout", "set", "--cone", "--sparse-index", "--", *sparse_dirs, cwd=path)
+    with admin_lock(repo):
+        if sparse_dirs is None:
+            repo.run(*filters, "worktree", "add", "--quiet", *branch_args)
+            return
+        repo.run(*filters, "worktree", "add", "--quiet", "--no-checkout", *branch_args)
+        # Under the lock too: it writes the shared config (extensions.worktreeConfig).
+        repo.run("sparse-checkout", "set", "--cone", "--sparse-index", "--", *sparse_dirs, cwd=path)
     repo.run(*filters, "checkout", "--quiet", cwd=path)
 
 
 def add_detached_worktree(repo: Repo, path: Path, commit: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    repo.run(*repo.filter_off_args(), "worktree", "add", "--quiet", "--detach", str(path), commit)
+    with admin_lock(repo):
+        repo.run(*repo.filter_off_args(), "worktree", "add", "--quiet", "--detach", str(path), commit)
 
 
 def reset_detached(repo: Repo, path: Path, commit: str) -> None:
@@ -73,16 +109,85 @@ def reset_detached(repo: Repo, path: Path, commit: str) -> None:
     repo.run("clean", "-q", "-ffdx", cwd=path)
 
 
-def remove_worktree(repo: Repo, path: Path) -> None:
-    """Remove a worktree and its administrative files; a folder already gone is pruned."""
-    if path.exists():
-        done = repo.run_result("worktree", "remove", "--force", "--force", str(path))
-        if done.code != 0:
-            if not any(w.path == path for w in list_worktrees(repo)):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                raise GitError(f"could not remove worktree {path}: {done.message}")
-    repo.run("worktree", "prune")
+def remove_worktree(repo: Repo, path: Path, *, saved_as: str | None = None) -> str | None:
+    """Remove a worktree and its administrative files; a folder already gone is pruned.
+
+    Uncommitted work in a worktree on a branch is saved first (`save_changes`, under
+    `refs/uet-saved/<saved_as or folder name>/`): the ref holding it is returned. A
+    detached worktree is the integrator's scratch space and is removed as it is."""
+    saved = None
+    if path.exists() and (here := _on_branch(repo, path)):
+        saved = save_changes(repo, path, saved_as or path.name, here)
+    with admin_lock(repo):
+        if path.exists():
+            done = repo.run_result("worktree", "remove", "--force", "--force", str(path))
+            if done.code != 0:
+                if not any(w.path == path for w in _list_unlocked(repo)):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    raise GitError(f"could not remove worktree {path}: {done.message}")
+        repo.run("worktree", "prune")
+    return saved
+
+
+def _list_unlocked(repo: Repo) -> list[Worktree]:
+    return _parse_list(repo.run("worktree", "list", "--porcelain", "-z"))
+
+
+def _on_branch(repo: Repo, path: Path) -> str | None:
+    """The commit a worktree's branch is at, or None when it is detached or not a
+    worktree of this repository (nothing of anyone's to save)."""
+    done = repo.run_result("symbolic-ref", "-q", "HEAD", cwd=path)
+    if done.code != 0:
+        return None
+    top = repo.run_result("rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel", cwd=path)
+    lines = top.text.splitlines()
+    if top.code != 0 or len(lines) != 2 or Path(lines[0]) != repo.common_dir or Path(lines[1]) != path.resolve():
+        return None
+    head = repo.run_result("rev-parse", "-q", "--verify", "HEAD", cwd=path)
+    return head.text.strip() if head.code == 0 else None
+
+
+def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> str | None:
+    """Save everything uncommitted in a worktree (staged, unstaged, untracked; ignored
+    files are not work) as one commit on top of its HEAD, under
+    `refs/uet-saved/<name>/<n>`; that ref, or None when there was nothing to save.
+
+    The worktree and its index are left exactly as they were: the snapshot is staged in a
+    copy of the index (GIT_INDEX_FILE), with filters off."""
+    if not changed_paths(repo, path):
+        return None
+    head = head or repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
+    git_dir = Path(repo.run("rev-parse", "--path-format=absolute", "--git-dir", cwd=path).decode().strip())
+    with tempfile.TemporaryDirectory(prefix="uet-save-") as scratch:
+        index = Path(scratch) / "index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        if (git_dir / "index").exists():
+            shutil.copyfile(git_dir / "index", index)  # keeps sparse and staged state
+        else:
+            repo.run("read-tree", head, env=env, cwd=path)
+        repo.run(*repo.filter_off_args(), "add", "--all", "--", ".", env=env, cwd=path)
+        tree = repo.run("write-tree", env=env, cwd=path).decode().strip()
+    commit = repo.write_commit(tree, [head], f"uet: uncommitted work of {name}, saved before its worktree "
+                                             f"{path.name} was removed")
+    prefix = f"{SAVED_PREFIX}{name}/"
+    while True:
+        taken = {int(r.rsplit("/", 1)[1]) for r in _refs(repo, prefix) if r.rsplit("/", 1)[1].isdigit()}
+        ref = f"{prefix}{max(taken, default=0) + 1}"
+        try:
+            repo.update_refs([RefUpdate(ref, commit, None)], f"uet: save uncommitted work of {name}")
+            return ref
+        except RefMoved:
+            continue  # another save took that number
+
+
+def saved_refs(repo: Repo, name: str) -> list[str]:
+    """Refs under which work of `name` was saved, oldest first."""
+    return sorted(_refs(repo, f"{SAVED_PREFIX}{name}/"), key=lambda r: int(r.rsplit("/", 1)[1]))
+
+
+def _refs(repo: Repo, prefix: str) -> list[str]:
+    return repo.run("for-each-ref", "--format=%(refname)", prefix).decode().split()
 
 
 def changed_paths(repo: Repo, path: Path) -> set[str]:
