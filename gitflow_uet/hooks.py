@@ -166,7 +166,7 @@ def _staged_index(project: Project) -> Path:
     if not given:
         return checkout.index_path(project.repo)
     path = Path(given)
-    return path if path.is_absolute() else project.root / path
+    return path if path.is_absolute() else project.repo.here / path
 
 
 def _run(project: Project, names: list[str], folder: Path, hook: str,

@@ -34,7 +34,7 @@ def hooks_dir(repo: Repo) -> Path:
 
 def index_path(repo: Repo) -> Path:
     """This worktree's own index file (a linked worktree has its own)."""
-    out = repo.run("rev-parse", "--path-format=absolute", "--git-path", "index")
+    out = repo.run("rev-parse", "--path-format=absolute", "--git-path", "index", cwd=repo.here)
     return Path(out.decode().strip())
 
 
