@@ -19,7 +19,10 @@ from gitflow_uet import faults
 from gitflow_uet.errors import TransitionError, UetError, UsageError
 from gitflow_uet.git import RefMoved, RefUpdate
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
-from gitflow_uet.git.worktrees import add_branch_worktree, checkout_of, commit_all, list_worktrees, remove_worktree
+from gitflow_uet.git.replay import replay
+from gitflow_uet.git.worktrees import (
+    add_branch_worktree, changed_paths, checkout_of, commit_all, list_worktrees, move_checkout, remove_worktree,
+)
 from gitflow_uet.ledger import Batch, Blob, Change, State
 from gitflow_uet.patchcheck import check_patch, recent_committed_diffs
 from gitflow_uet.project import Project
@@ -232,7 +235,10 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
     head = repo.read_ref(branch)
     if head is None:
         raise UsageError(f"branch uet/{ws_id} is missing; `git uet fsck` can tell what happened")
-    base = record["base"]
+    # The patch is what the branch adds over its merge-base with the current target: a
+    # branch rebased (or refreshed) onto a newer target carries only its own work.
+    target_tip = repo.read_ref(project.target_ref)
+    base = (merge_base(repo, head, target_tip) if target_tip else None) or record["base"]
     diff = diff_text(repo, base, head)
     report = check_patch(repo, base=base, head=head, diff=diff, scope=ws.scope,
                          policy=project.config.patch_policy.narrowed(ws.policy),
@@ -250,7 +256,7 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
     if report.ok:
         project.ledger.update(lambda st: [
             *_drop_patch(st, ws_id, "resubmit", ("created",)),
-            Change("workstream", ws_id, "submitted", "submit", {"patch": patch_id}, expect="running"),
+            Change("workstream", ws_id, "submitted", "submit", {"patch": patch_id, "base": base}, expect="running"),
             Change("patch", patch_id, "created", "submit", fields, expect=None),
             Change("patch", patch_id, "validated", "submit"),
             Change("patch", patch_id, "queued", "submit")])
@@ -260,7 +266,7 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
     # a `created` patch that the next submit drops.
     project.ledger.update(lambda st: [
         *_drop_patch(st, ws_id, "resubmit", ("created",)),
-        Change("workstream", ws_id, "running", "submit", {"patch": patch_id}, expect="running"),
+        Change("workstream", ws_id, "running", "submit", {"patch": patch_id, "base": base}, expect="running"),
         Change("patch", patch_id, "created", "submit", fields, expect=None)])
     quarantine(project, ws_id, reasons=report.reasons, event="patchcheck", patch_id=patch_id)
     return SubmitResult(patch_id, False, list(report.reasons), False)
@@ -270,6 +276,64 @@ def _drop_patch(state: State, ws_id: str, event: str, among: tuple[str, ...] = O
     """Drop the workstream's current patch if it is in one of the states `among`."""
     patch = (state.get("workstream", ws_id) or {}).get("patch")
     return [Change("patch", patch, "dropped", event)] if patch and state.state_of("patch", patch) in among else []
+
+
+# -- refresh ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RefreshResult:
+    old: str
+    new: str | None  # the new tip, None on conflict (nothing changed)
+    onto: str
+    commits: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def refresh(project: Project, ws_id: str) -> RefreshResult:
+    """Rebase a running workstream onto the current target, from objects alone (no hook,
+    filter or driver runs). On a conflict nothing changes: the conflicting paths are
+    returned. Its worktree must be clean (commit first): it follows the branch."""
+    repo = project.repo
+    record = project.ledger.state().get("workstream", ws_id)
+    if record is None:
+        project.spec(ws_id)
+    if (record or {}).get("state") != "running":
+        raise TransitionError(f"workstream {ws_id} is {(record or {}).get('state') or 'not started'}; "
+                              "only a running workstream can be refreshed")
+    assert record is not None
+    branch = branch_ref(ws_id)
+    head = repo.read_ref(branch)
+    onto = repo.read_ref(project.target_ref)
+    if head is None or onto is None:
+        raise UsageError(f"branch uet/{ws_id} or target {project.config.target!r} is missing")
+    path = project.root / record["worktree"] if record.get("worktree") else None
+    if path is not None and path.exists():
+        held = checkout_of(repo, branch)
+        if held is None or held.path.resolve() != path.resolve():
+            raise UsageError(f"{record['worktree']} is no longer on branch uet/{ws_id}; check it out there first")
+        if dirty := sorted(changed_paths(repo, path)):
+            raise UsageError(f"{record['worktree']} has uncommitted changes ({', '.join(dirty[:5])}); "
+                             f"commit them before `git uet refresh {ws_id}`")
+    else:
+        path = None
+    base = merge_base(repo, head, onto)
+    if base is None:
+        raise UsageError(f"branch uet/{ws_id} shares no history with {project.config.target}")
+    if base == onto:
+        return RefreshResult(head, head, onto)
+    replayed = replay(repo, base, head, onto)
+    if replayed.tip is None:
+        return RefreshResult(head, None, onto, 0, replayed.conflicts)
+    new = replayed.tip
+    if path is not None:
+        # The checkout moves the branch with its files (one git call); then the ledger.
+        move_checkout(repo, path, head, new)
+        refs: list[RefUpdate] = []
+    else:
+        refs = [RefUpdate(branch, new, head)]
+    project.ledger.update(lambda st: Batch(
+        [Change("workstream", ws_id, "running", "refresh", {"base": onto}, expect="running")], refs))
+    return RefreshResult(head, new, onto, replayed.commits)
 
 
 # -- reset -----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("report", "report", "What the last run (or a named one) did: times, waits, speedup; --html for a page."),
     ("start", "start", "Give a workstream its branch and worktree; print the worktree's path."),
     ("submit", "submit", "Commit a workstream's worktree, check its patch and queue it (or quarantine it)."),
+    ("refresh", "refresh", "Rebase a running workstream onto the current target; conflicts by path (exit 1)."),
     ("integrate", "integrate", "Land queued patches one by one: build, gate, move the target or quarantine."),
     ("rollback", "rollback", "Revert an integrated workstream on the target (gated); --cascade for its dependents."),
     ("reset", "reset", "Put a failed, quarantined, blocked or rolled-back workstream back to planned."),

@@ -211,3 +211,12 @@ def fast_forward_checkout(repo: Repo, path: Path, old: str, new: str) -> None:
     `git merge --ff-only` would have: index and files follow, local edits are kept
     (two-tree `read-tree -m -u` refuses rather than overwrite them)."""
     repo.run(*repo.filter_off_args(), "read-tree", "-m", "-u", old, new, cwd=path)
+
+
+def move_checkout(repo: Repo, path: Path, old: str, new: str) -> None:
+    """Move the branch checked out in `path` from `old` to `new`, index and files with it
+    (`git reset --keep`: refuses rather than lose a local edit); filters off."""
+    head = repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
+    if head != old:
+        raise RefMoved(f"HEAD of {path}", old, head)
+    repo.run(*repo.filter_off_args(), "reset", "--quiet", "--keep", new, cwd=path)
