@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gitflow_uet import faults
 from gitflow_uet.errors import TransitionError, UetError, UsageError
-from gitflow_uet.git import RefMoved, RefUpdate
+from gitflow_uet.git import RefMoved, RefUpdate, admin
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
 from gitflow_uet.git.replay import replay
 from gitflow_uet.git.worktrees import (
@@ -107,7 +107,10 @@ def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine:
     faults.point("start.after-worktree")
 
     fields: dict[str, Any] = {"title": ws.title, "branch": f"uet/{ws_id}", "base": base, "worktree": _relative(project, path),
-              "patch": None, "reasons": []}
+              "patch": None, "reasons": [],
+              # What git runs or obeys (shared config, hooks, info/*), before any task runs:
+              # submit compares (see `_admin_changes`).
+              "guard": admin.digest(repo, path)}
 
     def decide(st: State) -> Batch:
         rec = st.get("workstream", ws_id) or {}
@@ -243,6 +246,8 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
     report = check_patch(repo, base=base, head=head, diff=diff, scope=ws.scope,
                          policy=project.config.patch_policy.narrowed(ws.policy),
                          recent_committed_diffs=recent_committed_diffs(state))
+    if tampered := _admin_changes(project, state, ws_id, record):
+        report = replace(report, ok=False, reasons=[*report.reasons, *tampered])
     patch_id = str(ULID())
     fields: dict[str, Any] = {
         "workstream": ws_id, "sha256": hashlib.sha256(diff).hexdigest(), "base": base, "head": head,
@@ -270,6 +275,28 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
         Change("patch", patch_id, "created", "submit", fields, expect=None)])
     quarantine(project, ws_id, reasons=report.reasons, event="patchcheck", patch_id=patch_id)
     return SubmitResult(patch_id, False, list(report.reasons), False)
+
+
+def _admin_changes(project: Project, state: State, ws_id: str, record: dict[str, Any]) -> list[str]:
+    """Reasons, one per file, when the repository's administrative files (shared config,
+    hooks, info/attributes, info/exclude: what makes git run code or change its behaviour)
+    differ from the digest recorded when this workstream started. A task can write them
+    through its worktree's gitdir; nothing in the patch shows it.
+
+    The digest is this workstream's own, taken at its start, so the change happened while it
+    ran; when other workstreams ran at the same time, any of them may have made it, and
+    each is quarantined when it submits: the reason names them."""
+    before = record.get("guard")
+    if not isinstance(before, dict):
+        return []  # started by a version that recorded none
+    path = project.root / record["worktree"] if record.get("worktree") else None
+    changed = admin.changes(before, admin.digest(project.repo, path))
+    if not changed:
+        return []
+    others = sorted(str(r["id"]) for r in state.all("workstream")
+                    if r.get("state") in ("running", "submitted") and r["id"] != ws_id)
+    also = f" (also running meanwhile, any may have made it: {', '.join(others)})" if others else ""
+    return [f"git-admin: {change} while {ws_id} ran{also}" for change in changed]
 
 
 def _drop_patch(state: State, ws_id: str, event: str, among: tuple[str, ...] = OPEN_PATCH_STATES) -> list[Change]:
