@@ -15,6 +15,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "planned": frozenset({"running", "blocked"}),
         # `running -> planned` is the recovery of a workstream whose worker died: it is
         # not a failure of the work, so it goes back to the queue rather than to `failed`.
+        # It is also `git uet abandon` (event `abandon`): dropped by hand, its work saved
+        # under refs/uet-saved/<id>/<n>, planned again for a later attempt.
         "running": frozenset({"submitted", "failed", "planned"}),
         "submitted": frozenset({"integrated", "quarantined"}),
         "integrated": frozenset({"rolled_back"}),

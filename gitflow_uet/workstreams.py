@@ -21,7 +21,8 @@ from gitflow_uet.git import RefMoved, RefUpdate, admin
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
 from gitflow_uet.git.replay import replay
 from gitflow_uet.git.worktrees import (
-    add_branch_worktree, changed_paths, checkout_of, commit_all, list_worktrees, move_checkout, remove_worktree,
+    add_branch_worktree, changed_paths, checkout_of, commit_all, keep_commit, list_worktrees, move_checkout,
+    remove_worktree,
 )
 from gitflow_uet.ledger import Batch, Blob, Change, State
 from gitflow_uet.patchcheck import check_patch, recent_committed_diffs
@@ -401,6 +402,66 @@ def reset(project: Project, ws_id: str) -> list[str]:
     except RefMoved as moved:
         raise UsageError(f"{moved.ref} moved while resetting {ws_id}; run the reset again") from None
     return saved
+
+
+# -- abandon ---------------------------------------------------------------------------------
+
+def abandon(project: Project, ws_id: str) -> tuple[list[str], int]:
+    """Drop a running workstream (one started by hand, or whose run is gone) back to
+    planned: its worktree and branch removed, never its work: uncommitted changes and the
+    branch's commits are kept under `refs/uet-saved/<id>/<n>`. Returns (those refs, the
+    new attempt number). A workstream a live worker holds is refused; one that is not
+    running is reset (the same saving applies)."""
+    from gitflow_uet.workers import is_alive
+
+    repo = project.repo
+    state = project.ledger.state()
+    record = state.get("workstream", ws_id)
+    if record is None:
+        project.spec(ws_id)
+        raise TransitionError(f"workstream {ws_id} has not started; there is nothing to abandon")
+    if record["state"] != "running":
+        if record["state"] not in RESETTABLE:
+            raise TransitionError(f"workstream {ws_id} is {record['state']}; only a running, "
+                                  f"{', '.join(RESETTABLE)} workstream can be abandoned")
+        kept = reset(project, ws_id)
+        return kept, int((project.ledger.state().get("workstream", ws_id) or {}).get("attempt") or 0)
+    worker = state.get("worker", record["worker"]) if record.get("worker") else None
+    if worker is not None and worker.get("state") != "TERMINATED" and is_alive(project, worker):
+        raise UsageError(f"workstream {ws_id} is being run by worker {worker['id']} of a live `git uet run`; "
+                         "stop that run first")
+    # Files first, ledger second: a kill in between leaves it running with its work saved,
+    # and abandoning again finishes.
+    saved: list[str] = []
+    if record.get("worktree") and (project.root / record["worktree"]).exists():
+        held = checkout_of(repo, branch_ref(ws_id))
+        path = project.root / record["worktree"]
+        if held is not None and held.path.resolve() != path.resolve():
+            raise UsageError(f"uet/{ws_id} is checked out in {held.path}; switch that checkout away first")
+        if ref := remove_worktree(repo, path, saved_as=ws_id):
+            saved.append(ref)
+    tip = repo.read_ref(branch_ref(ws_id))
+    if not saved and tip is not None and record.get("base") and tip != record["base"]:
+        saved.append(keep_commit(repo, ws_id, tip))  # its commits, kept with the branch gone
+    attempt = 0
+
+    def decide(st: State) -> Batch:
+        nonlocal attempt
+        rec = st.get("workstream", ws_id) or {}
+        attempt = int(rec.get("attempt") or 1) + 1
+        where = f"; its work is in {', '.join(saved)}" if saved else ""
+        changes = _drop_patch(st, ws_id, "abandon", ("created",))
+        changes.append(Change("workstream", ws_id, "planned", "abandon", {
+            "attempt": attempt, "reasons": [f"abandoned{where}"], "worktree": None, "branch": None,
+            "patch": None, "worker": None}, expect="running"))
+        now = repo.read_ref(branch_ref(ws_id))
+        return Batch(changes, [RefUpdate(branch_ref(ws_id), None, now)] if now else [])
+
+    try:
+        project.ledger.update(decide)
+    except RefMoved as moved:
+        raise UsageError(f"{moved.ref} moved while abandoning {ws_id}; run the abandon again") from None
+    return saved, attempt
 
 
 def in_states(project: Project, states: tuple[str, ...]) -> list[str]:

@@ -39,6 +39,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("integrate", "integrate", "Land queued patches one by one: build, gate, move the target or quarantine."),
     ("rollback", "rollback", "Revert an integrated workstream on the target (gated); --cascade for its dependents."),
     ("reset", "reset", "Put a failed, quarantined, blocked or rolled-back workstream back to planned."),
+    ("abandon", "abandon", "Drop a running workstream back to planned; its work is saved under refs/uet-saved/."),
     ("gate", "gate", "Run gates (default: integrate_gates) in this worktree; --hook runs a git hook's gates."),
     ("hooks", "hooks", "Install or uninstall the git hook shims that run hook_gates (pre-commit, pre-push)."),
     ("fsck", "fsck", "Check that ledger, target, branches, worktrees and locks agree; --repair fixes what it safely can."),

@@ -170,6 +170,11 @@ def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> 
         tree = repo.run("write-tree", env=env, cwd=path).decode().strip()
     commit = repo.write_commit(tree, [head], f"uet: uncommitted work of {name}, saved before its worktree "
                                              f"{path.name} was removed")
+    return keep_commit(repo, name, commit)
+
+
+def keep_commit(repo: Repo, name: str, commit: str) -> str:
+    """Keep `commit` under the next free `refs/uet-saved/<name>/<n>`; that ref."""
     prefix = f"{SAVED_PREFIX}{name}/"
     while True:
         taken = {int(r.rsplit("/", 1)[1]) for r in _refs(repo, prefix) if r.rsplit("/", 1)[1].isdigit()}

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import typer
+
+
+def command(ws: str = typer.Argument(..., help="The workstream id.")) -> None:
+    """Drop a running workstream back to planned; its work is saved under refs/uet-saved/."""
+    from gitflow_uet.project import Project
+    from gitflow_uet.workstreams import abandon
+
+    saved, attempt = abandon(Project.open(), ws)
+    typer.echo(f"{ws}: abandoned, planned (attempt {attempt})")
+    for ref in saved:
+        typer.echo(f"{ws}: its work is saved in {ref} (`git checkout {ref} -- .` brings it back)")
