@@ -22,7 +22,7 @@ from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
 from gitflow_uet.git.replay import replay
 from gitflow_uet.git.worktrees import (
     add_branch_worktree, changed_paths, checkout_of, commit_all, keep_commit, list_worktrees, move_checkout,
-    remove_worktree,
+    prepare_sparse, remove_worktree,
 )
 from gitflow_uet.ledger import Batch, Blob, Change, State
 from gitflow_uet.patchcheck import check_patch, recent_committed_diffs
@@ -103,6 +103,8 @@ def start(project: Project, ws_id: str, *, force: bool = False, from_quarantine:
 
     path = project.worktrees_dir / ws_id
     made_branch = existing is None
+    if config.sparse_worktrees:
+        prepare_sparse(repo)
     made_tree = _add_worktree(project, ws_id, path, start_at, create=made_branch,
                               sparse=cone_dirs(ws.scope, ws.context) if config.sparse_worktrees else None)
     faults.point("start.after-worktree")

@@ -74,3 +74,17 @@ def test_info_attributes_and_worktree_config_are_watched(tmp_path: Path) -> None
     done = uet(tree, "submit")
     assert done.returncode == 1
     assert "git-admin: .git/info/attributes added while a ran" in done.stdout
+
+
+def test_a_later_sparse_start_does_not_change_the_shared_config_under_a_running_one(tmp_path: Path) -> None:
+    # The first sparse checkout writes extensions.worktreeConfig into .git/config: an
+    # unscoped workstream started before a scoped one must not be blamed for it.
+    repo = _repo(tmp_path, {"a": {}, "b": {"scope": ["src/**"]}})
+    config = yaml.safe_load((repo / ".uet" / "config.yaml").read_text())
+    write(repo / ".uet" / "config.yaml", yaml.safe_dump({**config, "sparse_worktrees": True}))
+    git(repo, "commit", "-q", "-am", "sparse")
+    assert uet(repo, "start", "a").returncode == 0
+    assert uet(repo, "start", "b").returncode == 0
+    write(repo / ".worktrees" / "a" / "a.txt", "a\n")
+    done = uet(repo, "submit", "a")
+    assert done.returncode == 0, done.stdout + done.stderr

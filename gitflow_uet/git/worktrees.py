@@ -225,3 +225,13 @@ def move_checkout(repo: Repo, path: Path, old: str, new: str) -> None:
     if head != old:
         raise RefMoved(f"HEAD of {path}", old, head)
     repo.run(*repo.filter_off_args(), "reset", "--quiet", "--keep", new, cwd=path)
+
+
+def prepare_sparse(repo: Repo) -> None:
+    """Turn on per-worktree config (`extensions.worktreeConfig`), which the first sparse
+    checkout would write into the shared config: done up front, so the shared config does
+    not change under workstreams already running (their git-admin digest would see it)."""
+    with admin_lock(repo):
+        if repo.run_result("config", "--file", str(repo.common_dir / "config"), "--bool",
+                           "extensions.worktreeConfig").text.strip() != "true":
+            repo.run("config", "--file", str(repo.common_dir / "config"), "extensions.worktreeConfig", "true")
