@@ -89,3 +89,27 @@ def test_reset_of_several_ids_and_of_every_failed_one(root: Path) -> None:
     assert done.returncode == 0 and "nothing to reset" in done.stdout
     done = uet(root, "reset", "d", "a")  # one refused: the others still done, exit 2
     assert done.returncode == 2 and "d is running" in done.stderr
+
+
+def test_abandon_refuses_a_workstream_a_live_run_holds(root: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_spec(root, "slow", tasks=[{"id": "edit", "run": "sleep 30"}])
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "slow")
+    run = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "slow"], cwd=root,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while _ws(root, "slow").get("state") != "running" or not _ws(root, "slow").get("worker"):
+            assert time.monotonic() < deadline, "the run never started slow"
+            time.sleep(0.1)
+        done = uet(root, "abandon", "slow")
+        assert done.returncode == 2 and "live `git uet run`" in done.stderr
+        assert _ws(root, "slow")["state"] == "running"
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=120)
