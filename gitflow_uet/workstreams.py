@@ -356,7 +356,8 @@ def refresh(project: Project, ws_id: str) -> RefreshResult:
         return RefreshResult(head, None, onto, 0, replayed.conflicts)
     new = replayed.tip
     if path is not None:
-        # The checkout moves the branch with its files (one git call); then the ledger.
+        # The checkout moves the branch with its files (one git call); then the ledger. A kill
+        # in between leaves only the recorded base behind, which submit recomputes.
         move_checkout(repo, path, head, new)
         refs: list[RefUpdate] = []
     else:
