@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -285,21 +287,45 @@ def test_hook_run_unknown_hook_exits_2(repo: Path) -> None:
     assert done.returncode == 2 and "post-merge" in done.stderr
 
 
-def test_hook_shim_falls_back_when_the_install_python_is_gone(repo: Path) -> None:
-    # A deleted venv: the shim must not silently pass; with neither git-uet nor a python3
-    # that has the package it fails, and with python3 it runs the gates.
+def python_wrapper(path: Path, *options: str) -> Path:
+    """An executable at `path` that runs this test's interpreter (a script, not a symlink: a
+    venv's python symlinked elsewhere loses its venv). With `-S` it is a Python without the
+    tool's dependencies, like a venv recreated without it."""
+    flags = "".join(f" {shlex.quote(o)}" for o in options)
+    write(path, f"#!/bin/sh\nexec {shlex.quote(sys.executable)}{flags} \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
+def commit_with_shim(repo: Path, install_python: str, python3: Path) -> subprocess.CompletedProcess[str]:
+    """`git commit` of a file the gate refuses, with the shim's install Python replaced by
+    `install_python` and PATH holding `python3` (and the system's folders, no git-uet)."""
     hooks.install(Project.open(repo))
     path = repo / ".git" / "hooks" / "pre-commit"
-    path.write_text(path.read_text().replace(sys.executable, "/nonexistent/python"))
-    bin_dir = repo.parent / "bin"
-    bin_dir.mkdir()
-    # A wrapper, not a symlink: a symlinked venv python finds no pyvenv.cfg beside it and
-    # runs as the base interpreter, without the package's dependencies.
-    write(bin_dir / "python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n').chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    path.write_text(path.read_text().replace(shlex.quote(sys.executable), shlex.quote(install_python)))
+    env = {**os.environ, "PATH": f"{python3.parent}{os.pathsep}/usr/bin{os.pathsep}/bin"}
     write(repo / "bad.txt", "x\n")
     git(repo, "add", "bad.txt")
-    import subprocess
+    return subprocess.run(["git", "commit", "-q", "-m", "bad"], cwd=repo, env=env, capture_output=True, text=True)
 
-    done = subprocess.run(["git", "commit", "-q", "-m", "bad"], cwd=repo, env=env, capture_output=True, text=True)
-    assert done.returncode != 0 and "no-bad" in done.stderr
+
+@pytest.mark.parametrize("install_python", ["gone", "recreated"])
+def test_hook_shim_falls_back_when_the_install_python_is_gone(repo: Path, install_python: str) -> None:
+    # The venv deleted, or recreated without gitflow_uet: a python3 on PATH that has the
+    # package runs the gates.
+    recreated = python_wrapper(repo.parent / "venv" / "python", "-S")
+    python3 = python_wrapper(repo.parent / "bin" / "python3")
+    done = commit_with_shim(repo, "/nonexistent/python" if install_python == "gone" else str(recreated), python3)
+    assert done.returncode != 0 and "no-bad" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("install_python", ["gone", "recreated"])
+def test_hook_shim_without_a_python_that_has_the_tool_says_so_and_refuses(repo: Path, install_python: str) -> None:
+    # The venv deleted, or recreated without gitflow_uet, and the python3 on PATH lacks its
+    # dependencies: the commit is refused with one line saying why and what to do.
+    recreated = python_wrapper(repo.parent / "venv" / "python", "-S")
+    python3 = python_wrapper(repo.parent / "bin" / "python3", "-S")
+    done = commit_with_shim(repo, "/nonexistent/python" if install_python == "gone" else str(recreated), python3)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "cannot start git uet" in done.stderr and "git uet hooks install" in done.stderr
