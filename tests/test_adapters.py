@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from gitflow_uet.adapters import TaskRun, Usage, get_adapter
+from gitflow_uet.adapters import TaskResult, TaskRun, Usage, get_adapter
 from gitflow_uet.adapters.agents import json_document
 from gitflow_uet.errors import UsageError
+from tests.helpers import wait_gone, with_growing_timeout
 
 
 def task(worktree: Path, **fields: object) -> TaskRun:
@@ -18,18 +19,6 @@ def task(worktree: Path, **fields: object) -> TaskRun:
                                "worktree": worktree, "timeout": 30.0}
     base.update(fields)
     return TaskRun(**base)  # type: ignore[arg-type]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it is gone for our purpose.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def fake_tool(bin_dir: Path, name: str, script: str) -> Path:
@@ -60,20 +49,29 @@ def test_shell_failure_keeps_exit_and_output(tmp_path: Path) -> None:
 
 
 def test_shell_timeout_leaves_no_process(tmp_path: Path) -> None:
-    started = time.monotonic()
-    result = get_adapter("shell", None).run(
-        task(tmp_path, run="sleep 60 & echo $! > child.pid; sleep 60", timeout=1.0))
+    pidfile = tmp_path / "child.pid"
+    # The pid is written aside and renamed into place: whole, or not there at all.
+    command = "sleep 300 & echo $! > pid.tmp && mv pid.tmp child.pid; sleep 300"
+
+    def attempt(timeout: float) -> TaskResult:
+        pidfile.unlink(missing_ok=True)
+        started = time.monotonic()
+        result = get_adapter("shell", None).run(task(tmp_path, run=command, timeout=timeout))
+        assert time.monotonic() - started < timeout + 60  # not the 300 s of its sleeps
+        return result
+
+    result = with_growing_timeout(attempt, lambda _: pidfile.exists())
     assert result.timed_out and not result.ok and result.exit is None
     assert "timed out" in (result.error or "")
-    assert time.monotonic() - started < 15
-    child = int((tmp_path / "child.pid").read_text())
-    assert not alive(child)
+    assert wait_gone(int(pidfile.read_text()))
 
 
 def test_profile_timeout_caps_the_task_and_output_cap_applies(tmp_path: Path) -> None:
     profile = SimpleNamespace(timeout=1, max_output_bytes=100, env=[])
-    result = get_adapter("shell", profile).run(task(tmp_path, run="sleep 10", timeout=60.0))
+    result = get_adapter("shell", profile).run(task(tmp_path, run="sleep 300", timeout=60.0))
     assert result.timed_out
+    # The cap on its own, with a timeout that a loaded machine cannot hit.
+    profile = SimpleNamespace(timeout=60, max_output_bytes=100, env=[])
     result = get_adapter("shell", profile).run(task(tmp_path, run="head -c 5000 /dev/zero | tr '\\0' x"))
     assert result.ok and result.truncated and len(result.output) < 300
 
