@@ -25,3 +25,20 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     # The CLI, run as a subprocess, imports the package from this checkout.
     root = str(Path(__file__).resolve().parents[1])
     monkeypatch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+_deselected = 0
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    global _deselected
+    _deselected += len(items)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The README's test command runs the suite in two steps chosen by marker (`-m 'not
+    slow'`, then `-m slow`). A step whose marker selects nothing has nothing that failed:
+    exit 0, not pytest's 5, so CI does not fail for an empty step. Collecting nothing at
+    all stays exit 5."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and _deselected:
+        session.exitstatus = pytest.ExitCode.OK
