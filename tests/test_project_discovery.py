@@ -132,3 +132,15 @@ def test_a_repository_owned_by_another_user_gets_gits_safe_directory_message(tmp
     assert "dubious ownership" in done.stderr and "safe.directory" in done.stderr
     assert "not a git repository" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     shutil.rmtree(repo)
+
+
+def test_removing_a_worktree_on_an_unborn_branch_saves_its_files(root: Path) -> None:
+    from gitflow_uet.git.worktrees import remove_worktree
+
+    tree = root / ".worktrees" / "x"
+    git(root, "worktree", "add", "-q", "--detach", str(tree))
+    git(tree, "checkout", "-q", "--orphan", "fresh")
+    write(tree / "only.txt", "new\n")
+    ref = remove_worktree(Project.open(root).repo, tree, saved_as="x")
+    assert ref == "refs/uet-saved/x/1" and not tree.exists()
+    assert git(root, "show", f"{ref}:only.txt") == "new"

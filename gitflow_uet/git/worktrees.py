@@ -116,8 +116,8 @@ def remove_worktree(repo: Repo, path: Path, *, saved_as: str | None = None) -> s
     `refs/uet-saved/<saved_as or folder name>/`): the ref holding it is returned. A
     detached worktree is the integrator's scratch space and is removed as it is."""
     saved = None
-    if path.exists() and (here := _on_branch(repo, path)):
-        saved = save_changes(repo, path, saved_as or path.name, here)
+    if path.exists() and (here := _on_branch(repo, path)) is not None:
+        saved = save_changes(repo, path, saved_as or path.name, here or None)
     with admin_lock(repo):
         if path.exists():
             done = repo.run_result("worktree", "remove", "--force", "--force", str(path))
@@ -135,8 +135,8 @@ def _list_unlocked(repo: Repo) -> list[Worktree]:
 
 
 def _on_branch(repo: Repo, path: Path) -> str | None:
-    """The commit a worktree's branch is at, or None when it is detached or not a
-    worktree of this repository (nothing of anyone's to save)."""
+    """The commit a worktree's branch is at ("" while the branch is unborn), or None when
+    it is detached or not a worktree of this repository (nothing of anyone's to save)."""
     done = repo.run_result("symbolic-ref", "-q", "HEAD", cwd=path)
     if done.code != 0:
         return None
@@ -145,7 +145,7 @@ def _on_branch(repo: Repo, path: Path) -> str | None:
     if top.code != 0 or len(lines) != 2 or Path(lines[0]) != repo.common_dir or Path(lines[1]) != path.resolve():
         return None
     head = repo.run_result("rev-parse", "-q", "--verify", "HEAD", cwd=path)
-    return head.text.strip() if head.code == 0 else None
+    return head.text.strip() if head.code == 0 else ""
 
 
 def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> str | None:
@@ -157,7 +157,9 @@ def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> 
     copy of the index (GIT_INDEX_FILE), with filters off."""
     if not changed_paths(repo, path):
         return None
-    head = head or repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
+    if head is None:
+        done = repo.run_result("rev-parse", "-q", "--verify", "HEAD", cwd=path)
+        head = done.text.strip() if done.code == 0 else None  # None: an unborn branch
     git_dir = Path(repo.run("rev-parse", "--path-format=absolute", "--git-dir", cwd=path).decode().strip())
     with tempfile.TemporaryDirectory(prefix="uet-save-") as scratch:
         index = Path(scratch) / "index"
@@ -165,11 +167,11 @@ def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> 
         if (git_dir / "index").exists():
             shutil.copyfile(git_dir / "index", index)  # keeps sparse and staged state
         else:
-            repo.run("read-tree", head, env=env, cwd=path)
+            repo.run("read-tree", *([head] if head else ["--empty"]), env=env, cwd=path)
         repo.run(*repo.filter_off_args(), "add", "--all", "--", ".", env=env, cwd=path)
         tree = repo.run("write-tree", env=env, cwd=path).decode().strip()
-    commit = repo.write_commit(tree, [head], f"uet: uncommitted work of {name}, saved before its worktree "
-                                             f"{path.name} was removed")
+    message = f"uet: uncommitted work of {name}, saved before its worktree {path.name} was removed"
+    commit = repo.write_commit(tree, [head] if head else [], message)
     return keep_commit(repo, name, commit)
 
 
