@@ -109,3 +109,62 @@ def test_a_zombie_or_a_reused_pid_is_not_a_running_process(tmp_path: Path) -> No
     finally:
         child.wait()
     assert process.running_here(process.HOST, child.pid) is False
+
+
+def test_a_child_that_left_the_group_with_setsid_dies_with_the_command(tmp_path: Path) -> None:
+    """setsid puts a child out of the command's process group: it must die all the same,
+    when the command exits and when it times out."""
+    done = run("setsid sleep 600 >/dev/null 2>&1 & echo $! > exited; exit 0", tmp_path)
+    assert done.code == 0
+    timed = run("setsid sleep 600 >/dev/null 2>&1 & echo $! > timed; sleep 300", tmp_path, timeout=1)
+    assert timed.timed_out
+    for name in ("exited", "timed"):
+        pid = int((tmp_path / name).read_text())
+        assert wait_gone(pid, 30), f"the setsid child {pid} ({name}) outlived its command"
+
+
+def test_a_double_forked_daemon_dies_with_the_command(tmp_path: Path) -> None:
+    done = run("sh -c 'sleep 600 >/dev/null 2>&1 & echo $! > daemon' & wait; exit 0", tmp_path)
+    assert done.code == 0
+    assert wait_gone(int((tmp_path / "daemon").read_text()), 30)
+
+
+def test_a_child_holding_the_output_pipe_does_not_hold_the_caller(tmp_path: Path) -> None:
+    """The command exits; a setsid child still holds stdout open. The caller gets the
+    output written so far, and the child is gone: nothing waits on the pipe."""
+    done = run("echo before; setsid sleep 600 & echo $! > holder; echo after; exit 3", tmp_path, timeout=600)
+    assert done.code == 3 and not done.timed_out
+    assert b"before" in done.output and b"after" in done.output
+    assert wait_gone(int((tmp_path / "holder").read_text()), 30)
+
+
+def test_closing_the_lifeline_kills_the_command_and_its_children(tmp_path: Path) -> None:
+    """What a dead caller looks like to a supervisor: cancel_all closes every lifeline,
+    and the commands (a grandchild included) are gone when it returns."""
+    import threading
+
+    results: list[process.ProcessResult] = []
+
+    def task() -> None:
+        with process.cancellable():
+            results.append(run("sleep 600 & echo $! > grandchild; echo $$ > child; wait", tmp_path, timeout=600))
+
+    worker = threading.Thread(target=task)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(_pid(tmp_path / n) for n in ("child", "grandchild")):
+        time.sleep(0.02)
+    assert process.cancel_all() == 1
+    worker.join(60)
+    assert not worker.is_alive() and results and results[0].code is None
+    for name in ("child", "grandchild"):
+        assert wait_gone(int((tmp_path / name).read_text()), 30)
+
+
+def _pid(path: Path) -> int | None:
+    """The pid a command wrote to `path`, once it is all there."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.endswith("\n") else None

@@ -355,3 +355,22 @@ def test_run_killed_with_its_group_is_recovered_at_once_though_still_a_zombie(tm
     assert done.returncode == 0, done.stderr
     assert states(repo) == {"a": "integrated", "b": "integrated"}
     assert sorted(landed(repo)) == ["a", "b"]
+
+
+def test_tasks_die_with_a_run_killed_with_its_group(tmp_path: Path) -> None:
+    """kill -9 of the run's process group (what a terminal or CI does): the tasks, in
+    process groups of their own, and their children must not keep running."""
+    pids = tmp_path / "pids"
+    repo = repo_with(tmp_path, {"t": {"tasks": shell(f"sleep 600 & echo $$ $! > {pids}; wait")}})
+    proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
+            time.sleep(0.05)
+        task, grandchild = map(int, pids.read_text().split())
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert wait_gone(task, 30), f"task {task} outlived its run"
+    assert wait_gone(grandchild, 30), f"the task's child {grandchild} outlived the run"
