@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from gitflow_uet.candidates import CheckoutDirty
 from gitflow_uet.integrator import integrate
 from gitflow_uet.lease import LEASE_REF, LeaseHeld, LeaseInfo, LeaseLost, acquire, read_lease
 from gitflow_uet.project import Project
-from tests.helpers import git, uet, write
+from tests.helpers import alive, git, uet, write
 from tests.integration_helpers import PY, make_project, queue_patch, record, state_of, trailer_count
 
 
@@ -305,3 +307,24 @@ def test_untracked_ignored_or_blocking_files_where_the_patch_writes_are_refused(
     (repo / "docs").unlink()
     assert integrate(Project.open(repo)).landed == ["ws-1"]
     assert (repo / "docs" / "guide.md").read_text() == "guide\n"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_integrate_interrupted_says_so_and_kills_its_gate(tmp_path: Path, sig: int) -> None:
+    """`integrate` killed by SIGTERM exited -15 without a word and left its gate running in
+    .worktrees/.integrate, where the next integrate gates its candidate."""
+    pids = tmp_path / "pids"
+    repo = make_project(tmp_path / "r", gates={"unit": f"sleep 300 & echo $$ $! > {pids}; wait"})
+    queue_patch(repo, "ws-1", {"a.txt": "a\n"})
+    proc = subprocess.Popen([PY, "-m", "gitflow_uet", "integrate"], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 128 + sig, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    for pid in map(int, pids.read_text().split()):
+        assert not alive(pid), f"gate process {pid} outlived the interrupted integrate"
+    assert state_of(repo, "workstream", "ws-1") == "submitted"

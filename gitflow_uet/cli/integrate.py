@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from types import FrameType
 from typing import Any, Optional
 
 import typer
@@ -54,9 +56,27 @@ def command(
     from gitflow_uet.integrator import integrate
     from gitflow_uet.project import Project
 
-    project = Project.open()
-    project.require_target()
-    result = integrate(project, list(workstreams) if workstreams else None, on_event=show_progress, wait=wait)
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        # Raised where the integrator is: a gate running is killed with all it started
+        # (process.run), the lease released; every ref move being a compare-and-swap, a
+        # landing is whole or not at all.
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        project = Project.open()
+        project.require_target()
+        result = integrate(project, list(workstreams) if workstreams else None, on_event=show_progress, wait=wait)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        typer.echo("git uet: interrupted: integration stopped, its gate killed; what was not landed stays "
+                   "queued for the next `git uet integrate`", err=True)
+        raise typer.Exit(128 + received[0] if received else 130) from None
     if json_:
         emit_json(result.to_json())
     else:
