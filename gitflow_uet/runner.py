@@ -27,7 +27,7 @@ from gitflow_uet import process, scope, workstreams
 from gitflow_uet.breaker import CircuitBreaker
 from gitflow_uet.budget import Budget
 from gitflow_uet.errors import UetError, UsageError
-from gitflow_uet.ledger import Blob, Change, now_iso
+from gitflow_uet.ledger import Batch, Blob, Change, State, now_iso
 from gitflow_uet.plan import plan_from
 from gitflow_uet.process import HOST
 from gitflow_uet.project import Project
@@ -50,13 +50,18 @@ class RunResult:
     seconds: float
     task_seconds: float
     recovered: list[str] = field(default_factory=list)
+    # What this run set out to do: the selected workstreams not already finished when it
+    # began. Only these (and errors of its own) decide its outcome and exit code: a
+    # workstream quarantined by an earlier run does not fail this one.
+    attempted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def ids(self, *wanted: str) -> list[str]:
         return sorted(i for i, s in self.states.items() if s in wanted)
 
     @property
     def ok(self) -> bool:
-        return all(s == "integrated" for s in self.states.values())
+        return not self.errors and all(self.states.get(i) == "integrated" for i in self.attempted)
 
 
 def selection(specs: dict[str, Workstream], only: list[str] | None) -> list[str]:
@@ -76,14 +81,29 @@ def selection(specs: dict[str, Workstream], only: list[str] | None) -> list[str]
     return sorted(chosen)
 
 
+class RunCancelled(UetError):
+    """The run was asked to stop (Ctrl-C, SIGTERM) and did: its tasks are killed and gone,
+    what it had started is back to planned, its record is `cancelled`."""
+
+    exit_code = 130
+
+    def __init__(self, run_id: str, released: list[str]):
+        super().__init__(f"run {run_id} cancelled")
+        self.run_id, self.released = run_id, released
+
+
 class Run:
-    def __init__(self, project: Project, ids: list[str], workers: int, emit: Emit):
+    def __init__(self, project: Project, ids: list[str], workers: int, emit: Emit,
+                 stop: threading.Event | None = None):
         self.project = project
         self.specs = project.specs
         self.ids = ids
         self.n_workers = workers
         self.emit = emit
         self.run_id = str(ULID())
+        # Set (by a signal handler, say) to cancel the run; only the scheduler acts on it,
+        # between two steps, so no ledger write is ever cut in half.
+        self.stop = stop or threading.Event()
         self.cond = threading.Condition()
         self.assigned: dict[str, str] = {}      # ws id -> worker id, while a worker has it
         self.integrating = False
@@ -122,6 +142,8 @@ class Run:
             holder = (state.get("workstream", ws_id) or {}).get("run")
             self.emit("ws-waiting", {"workstream": ws_id, "reason": f"held by run {holder}; waiting for it"})
         self.ids = [i for i in self.ids if i not in by_hand]
+        before = self._states()
+        attempted = [i for i in self.ids if before[i] not in DONE]
         ledger.append(Change("run", self.run_id, "pending", "create", {
             "workers": self.n_workers, "workstreams": self.ids, "host": HOST, "started": now_iso()}),
             Change("run", self.run_id, "running", "start"))
@@ -138,10 +160,14 @@ class Run:
         except BaseException:
             self._cancel(threads, integrator)
             raise
+        if states is None:
+            raise RunCancelled(self.run_id, self._cancel(threads, integrator))
         self._shutdown(threads, integrator)
         states = self._states()
         seconds = time.monotonic() - started
-        outcome = "completed" if all(s == "integrated" for s in states.values()) else "failed"
+        result = RunResult(self.run_id, states, seconds, self.task_seconds, attempted=attempted,
+                           errors=list(self.errors))
+        outcome = "completed" if result.ok else "failed"
         summary = {
             "finished": now_iso(), "seconds": round(seconds, 3), "task_seconds": round(self.task_seconds, 3),
             "outcome": {s: sorted(i for i, v in states.items() if v == s) for s in set(states.values())},
@@ -152,15 +178,19 @@ class Run:
         ledger.append(Change("run", self.run_id, outcome, "finish", summary))
         self.emit("run-end", {"run": self.run_id, "outcome": outcome, "seconds": round(seconds, 3),
                               "states": states})
-        return RunResult(self.run_id, states, seconds, self.task_seconds)
+        return result
 
     def _states(self) -> dict[str, str]:
         state = self.project.ledger.state()
         return {ws_id: state.state_of("workstream", ws_id) or "planned" for ws_id in self.ids}
 
-    def _schedule(self) -> dict[str, str]:
+    def _schedule(self) -> dict[str, str] | None:
+        """Hand out work until nothing is left to do (the states then), or until asked to
+        stop (None)."""
         next_recovery = time.monotonic() + RECOVERY_SECONDS
         while True:
+            if self.stop.is_set():
+                return None
             if time.monotonic() > next_recovery:
                 # Workers of other runs that died since we started: their work is redone.
                 for ws_id in recover(self.project):
@@ -189,7 +219,7 @@ class Run:
                     # Nothing runs and nothing can start: what remains waits on work
                     # this run cannot do (e.g. started by hand and never submitted).
                     return states
-                self.cond.wait(timeout=1.0)
+                self.cond.wait(timeout=0.25)
 
     def _ready(self, states: dict[str, str]) -> list[str]:
         ready = [i for i, s in states.items()
@@ -231,19 +261,32 @@ class Run:
                 return True
         return False
 
-    def _cancel(self, threads: list[threading.Thread], integrator: threading.Thread) -> None:
-        """Ctrl-C or SIGTERM: stop the tasks now, let an integration in flight finish its
-        gated landing, and put what this run had started back to planned, so that the
-        next run carries on. (A second interrupt lands here no more: the process ends, as
-        after a kill -9, which the next run recovers from too.)"""
+    def _cancel(self, threads: list[threading.Thread], integrator: threading.Thread) -> list[str]:
+        """Ctrl-C or SIGTERM: kill the tasks now and wait until they are gone, let an
+        integration in flight finish its gated landing, and put what this run had started
+        back to planned, so that the next run carries on; the run is recorded `cancelled`.
+        Returns the workstreams put back. (A second interrupt is the CLI's: the process
+        ends at once, as after a kill -9, which the next run recovers from too.)"""
         self.limits.cancelled.set()
-        killed = process.cancel_all()
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        for _ in threads:
+            self.jobs.put(None)
+        killed = 0
+        # A worker may start a task just after a sweep: sweep until every worker is out.
+        while any(t.is_alive() for t in threads):
+            killed += process.cancel_all()
+            for t in threads:
+                t.join(timeout=0.2)
         self.emit("run-cancel", {"run": self.run_id, "tasks_killed": killed})
-        self._shutdown(threads, integrator)
+        integrator.join()
+        self.heartbeats.stop()
         mine = [ws["id"] for ws in self.project.ledger.state().all("workstream")
                 if ws["state"] == "running" and ws.get("run") == self.run_id]
-        release(self.project, mine, event="cancelled", reason=f"run {self.run_id} was cancelled; redone next run",
-                also=[Change("run", self.run_id, "cancelled", "interrupted")])
+        return release(self.project, mine, event="cancelled",
+                       reason=f"run {self.run_id} was cancelled; redone next run",
+                       also=[Change("run", self.run_id, "cancelled", "interrupted")])
 
     def _shutdown(self, threads: list[threading.Thread], integrator: threading.Thread) -> None:
         with self.cond:
@@ -272,6 +315,10 @@ class Run:
             ws_id = self.jobs.get()
             if ws_id is None:
                 break
+            if self.limits.cancelled.is_set():
+                with self.cond:  # handed out before the cancel: not started at all
+                    self.assigned.pop(ws_id, None)
+                continue
             with self.cond:
                 self.assigned[ws_id] = worker_id
             ledger.append(Change("worker", worker_id, "BUSY", f"take {ws_id}", {"workstream": ws_id}))
@@ -280,26 +327,44 @@ class Run:
                 outcome = self._execute(ws_id, worker_id)
             except Cancelled:
                 outcome = "cancelled"
-            except UetError as err:
-                outcome = f"error: {err}"
-                self.errors.append(f"{ws_id}: {err}")
-                self.emit("ws-error", {"workstream": ws_id, "error": str(err)})
-            except Exception as err:  # noqa: BLE001 - one workstream's bug must not sink the run
-                outcome = f"error: {err!r}"
-                self.errors.append(f"{ws_id}: {err!r}")
-                self.emit("ws-error", {"workstream": ws_id, "error": repr(err)})
+            except Exception as err:  # noqa: BLE001 - one workstream's error must not sink the run
+                # An adapter's, git's or our own: the workstream ends failed with the reason,
+                # on the terminal and in the ledger; the others go on; the run exits 1.
+                outcome = "error: " + self._fail(ws_id, err)
             self.timeline.append({"workstream": ws_id, "worker": worker_id, "start": begun,
                                   "end": time.time(), "outcome": outcome})
             ledger.append(Change("worker", worker_id, "IDLE", f"done {ws_id}", {"workstream": None}))
             with self.cond:
                 self.assigned.pop(ws_id, None)
-                if outcome.startswith("error") or outcome == "skipped":
+                if outcome == "skipped" or outcome.startswith("error") and \
+                        self._states().get(ws_id) == "planned":
                     # Not retried in this run: it would fail the same way again.
                     self.ids = [i for i in self.ids if i != ws_id]
                 self.idle += 1
                 self.cond.notify_all()
         ledger.append(Change("worker", worker_id, "DRAINING", "drain"), Change("worker", worker_id, "TERMINATED", "exit"))
         self.heartbeats.remove(worker_id)
+
+    def _fail(self, ws_id: str, err: Exception) -> str:
+        """Record an unexpected error of a workstream's worker: the workstream (if this run
+        holds it) is failed with the error as its reason. Returns the reason."""
+        text = str(err) if isinstance(err, UetError) else f"{type(err).__name__}: {err}"
+        reason = f"error: {text}"
+        self.errors.append(f"{ws_id}: {text}")
+
+        def decide(current: State) -> Batch:
+            record = current.get("workstream", ws_id) or {}
+            if record.get("state") != "running" or record.get("run") != self.run_id:
+                return Batch([], [])
+            return Batch([Change("workstream", ws_id, "failed", "error", {"reasons": [reason], "worker": None})], [])
+
+        try:
+            if decide(self.project.ledger.state()).changes:
+                self.project.ledger.update(decide)
+        except Exception as again:  # noqa: BLE001 - the ledger itself failing: said, not hidden
+            self.errors.append(f"{ws_id}: could not record the failure: {again}")
+        self.emit("ws-failed", {"workstream": ws_id, "reasons": [reason]})
+        return text
 
     def _execute(self, ws_id: str, worker_id: str) -> str:
         spec = self.specs[ws_id]
@@ -384,8 +449,9 @@ class Run:
 
 
 def run(project: Project, only: list[str] | None = None, *, workers: int | None = None,
-        on_event: Emit | None = None) -> RunResult:
-    """Run the selected workstreams (all by default) to the end; see the module doc."""
+        on_event: Emit | None = None, stop: threading.Event | None = None) -> RunResult:
+    """Run the selected workstreams (all by default) to the end; see the module doc.
+    Setting `stop` cancels the run: RunCancelled once it is wound down."""
     count = project.config.workers if workers is None else workers
     if count < 1:
         raise UsageError(f"--workers must be at least 1 (got {count})")
@@ -398,6 +464,6 @@ def run(project: Project, only: list[str] | None = None, *, workers: int | None 
     recovered = recover(project)
     for ws_id in recovered:
         emit("ws-recovered", {"workstream": ws_id})
-    result = Run(project, ids, count, emit).execute()
+    result = Run(project, ids, count, emit, stop).execute()
     result.recovered = recovered
     return result

@@ -13,7 +13,7 @@ import yaml
 
 from gitflow_uet.project import Project
 from gitflow_uet.runner import run
-from tests.helpers import aged, git, make_repo, stale_lock_age, uet, wait_gone, write, write_spec
+from tests.helpers import aged, alive, git, make_repo, stale_lock_age, uet, wait_gone, write, write_spec
 
 CONFIG = {"schema_version": 1, "gates": {}, "integrate_gates": [],
           "hook_gates": {"pre-commit": [], "pre-push": []}}
@@ -297,19 +297,22 @@ def test_lock_left_by_a_killed_git_is_reported_not_ignored(tmp_path: Path) -> No
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_stops_its_tasks_and_the_next_run_carries_on(tmp_path: Path, sig: int) -> None:
     flag, pidfile = tmp_path / "flag", tmp_path / "pid"
-    slow = f"if [ -e {flag} ]; then echo done > s.txt; else echo $$ > {pidfile}; sleep 300; fi"
+    # The task's child ignores TERM: it must be killed all the same, and be gone by the
+    # time the run exits.
+    slow = (f"if [ -e {flag} ]; then echo done > s.txt; "
+            f"else sh -c \"trap '' TERM; sleep 300\" & echo $$ $! > {pidfile}; wait; fi")
     repo = repo_with(tmp_path, {"slow": {"tasks": shell(slow)}, "quick": {"tasks": shell("echo q > q.txt")}})
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (pidfile.exists() and landed(repo) == ["quick"]):
+    while time.monotonic() < deadline and not (pidfile.exists() and pidfile.read_text().endswith("\n")
+                                               and landed(repo) == ["quick"]):
         time.sleep(0.05)
-    started = time.monotonic()
     proc.send_signal(sig)
-    stderr = proc.communicate(timeout=30)[1]
-    assert time.monotonic() - started < 10
-    assert proc.returncode == 130 and "interrupted" in stderr
-    assert wait_gone(int(pidfile.read_text()))
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 128 + sig and "back to planned (slow)" in stderr, stderr
+    for pid in map(int, pidfile.read_text().split()):
+        assert not alive(pid), f"task process {pid} outlived the cancelled run"
     project = Project.open(repo)
     state = project.ledger.state()
     record = state.get("workstream", "slow")
@@ -374,3 +377,72 @@ def test_tasks_die_with_a_run_killed_with_its_group(tmp_path: Path) -> None:
         proc.wait()
     assert wait_gone(task, 30), f"task {task} outlived its run"
     assert wait_gone(grandchild, 30), f"the task's child {grandchild} outlived the run"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_interrupted_as_it_starts_is_cancelled_not_left_running(tmp_path: Path, sig: int) -> None:
+    """`timeout -s INT 2 git uet run`: the signal comes while the run is still setting up
+    (its record written, its workers starting). What the message says must be true: the
+    run record cancelled, nothing left running, exit 128 + signal."""
+    repo = repo_with(tmp_path, {w: {"tasks": shell("sleep 300")} for w in ("a", "b", "c")})
+    proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--json", "--workers", "3"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # run-start: the record exists, the workers are starting
+    assert json.loads(first)["event"] == "run-start"
+    proc.send_signal(sig)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 128 + sig, stderr
+    assert "is cancelled" in stderr and "Traceback" not in stderr
+    state = Project.open(repo).ledger.state()
+    assert [r["state"] for r in state.all("run")] == ["cancelled"]
+    assert {ws["state"] for ws in state.all("workstream")} <= {"planned"}
+    assert all(w["state"] == "TERMINATED" for w in state.all("worker"))
+
+
+def test_llm_answer_that_is_not_valid_text_fails_its_workstream_and_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lone surrogate in the answer's JSON left the workstream `running` with no reason
+    and `run` exited 0 saying `0/0 integrated`."""
+    from tests.fake_llm import FakeLLM
+
+    answer = ("```diff\ndiff --git a/hello.txt b/hello.txt\nnew file mode 100644\n--- /dev/null\n"
+              "+++ b/hello.txt\n@@ -0,0 +1 @@\n+hello \ud800 there\n```\n")
+    monkeypatch.setenv("FAKE_KEY", "sk-test-not-a-real-key-000000")
+    with FakeLLM(answer) as llm:
+        repo = repo_with(tmp_path, {
+            "m": {"scope": ["hello.txt"], "tasks": [{"id": "edit", "tool": "llm", "prompt": "create hello.txt"}]},
+            "ok": {"tasks": shell("echo ok > ok.txt")}},
+            tools={"llm": {"base_url": llm.base_url, "model": "fake", "api_key_env": "FAKE_KEY"}})
+        done = uet(repo, "run", "--workers", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert states(repo) == {"m": "failed", "ok": "integrated"}  # the run went on with the other
+    reason = json.loads(uet(repo, "show", "m", "--json").stdout)["record"]["reasons"][0]
+    assert reason and reason in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_task_that_stages_a_gitlink_ends_its_workstream_with_a_reason(tmp_path: Path) -> None:
+    """A task that only stages a gitlink left its workstream `running` with no message
+    while `run` exited 0; only `git uet report` showed `git commit failed: exit 1`."""
+    link = "git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub"
+    repo = repo_with(tmp_path, {"g": {"tasks": shell(link)}, "ok": {"tasks": shell("echo ok > ok.txt")}})
+    done = uet(repo, "run", "--workers", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    final = states(repo)
+    assert final["ok"] == "integrated" and final["g"] in ("failed", "quarantined")
+    reason = json.loads(uet(repo, "show", "g", "--json").stdout)["record"]["reasons"][0]
+    assert reason and reason in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_old_quarantines_do_not_fail_a_run_with_nothing_to_do(tmp_path: Path) -> None:
+    """A run with nothing runnable exited 1 and recorded a failed run because of
+    workstreams quarantined by earlier runs: only what this run attempts counts."""
+    repo = repo_with(tmp_path, {"bad": {"tasks": shell("exit 3")}, "good": {"tasks": shell("echo g > g.txt")}})
+    assert uet(repo, "run").returncode == 1  # bad fails in this run: exit 1
+    again = uet(repo, "run")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing to run" in again.stdout and "1 failed" in again.stdout
+    runs = Project.open(repo).ledger.state().all("run")
+    assert sorted(r["state"] for r in runs) == ["completed", "failed"]

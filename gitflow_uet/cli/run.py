@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from types import FrameType
 from typing import List, Optional
 
@@ -15,21 +17,44 @@ def command(
     from gitflow_uet.cli.progress import Progress
     from gitflow_uet.cli.render import warn_specs
     from gitflow_uet.project import Project
-    from gitflow_uet.runner import run
+    from gitflow_uet.runner import RunCancelled, run
 
+    # Ctrl-C and SIGTERM ask the run to stop; it winds down (tasks killed and waited for,
+    # its unfinished work back to planned, its record cancelled) before we say so. A
+    # second one stops at once, as a kill -9 would; the next run recovers from that too.
+    stop = threading.Event()
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            os.write(2, b"git uet: interrupted again: stopped at once; the next `git uet run` "
+                        b"recovers what this run held\n")
+            os._exit(128 + signum)
+        os.write(2, b"git uet: stopping: killing this run's tasks (interrupt again to stop at once)\n")
+        stop.set()
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     project = Project.open()
     project.require_target()
     warn_specs(project, broken=False)
-    # SIGTERM stops a run the way Ctrl-C does: tasks killed, unfinished work back to planned.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with Progress(json_) as progress:
-            result = run(project, workstreams or None, workers=workers, on_event=progress)
-    except KeyboardInterrupt:
-        typer.echo("git uet: interrupted: the run is cancelled, its unfinished workstreams are back to "
-                   "planned; `git uet run` carries on", err=True)
-        raise typer.Exit(130) from None
-    if not json_:
+            result = run(project, workstreams or None, workers=workers, on_event=progress, stop=stop)
+    except RunCancelled as cancelled:
+        back = f" ({', '.join(cancelled.released)})" if cancelled.released else ""
+        typer.echo(f"git uet: interrupted: run {cancelled.run_id} is cancelled, its tasks are stopped and "
+                   f"its unfinished workstreams are back to planned{back}; `git uet run` carries on", err=True)
+        raise typer.Exit(128 + received[0] if received else 130) from None
+    if not json_ and not result.attempted and not result.errors:
+        counts: dict[str, int] = {}
+        for state in result.states.values():
+            counts[state] = counts.get(state, 0) + 1
+        listed = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none selected"
+        typer.echo(f"run {result.run_id}: nothing to run: none of the selected workstreams is planned "
+                   f"({listed}); `git uet reset WS` puts one back to planned")
+    elif not json_:
         done = result.ids("integrated")
         typer.echo(f"run {result.run_id}: {len(done)}/{len(result.states)} integrated in {result.seconds:.1f}s")
         for state in ("failed", "quarantined", "blocked"):
@@ -40,6 +65,3 @@ def command(
     if not result.ok:
         raise typer.Exit(1)
 
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
