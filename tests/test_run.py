@@ -446,3 +446,33 @@ def test_old_quarantines_do_not_fail_a_run_with_nothing_to_do(tmp_path: Path) ->
     assert "nothing to run" in again.stdout and "1 failed" in again.stdout
     runs = Project.open(repo).ledger.state().all("run")
     assert sorted(r["state"] for r in runs) == ["completed", "failed"]
+
+
+def test_a_run_waits_for_workstreams_another_live_run_holds(tmp_path: Path) -> None:
+    """A second run asked to run what a live run holds waits for it, rather than dropping
+    it and exiting 0 while it is still running."""
+    flag, pidfile = tmp_path / "flag", tmp_path / "pid"
+    repo = repo_with(tmp_path, {"w": {"tasks": shell(
+        f"echo $$ > {pidfile}; while [ ! -e {flag} ]; do sleep 0.1; done; echo w > w.txt")}})
+    first = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run"], cwd=repo,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not pidfile.exists():
+        time.sleep(0.05)
+    second = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--json"], cwd=repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert second.stdout is not None
+    events = []
+    for line in second.stdout:  # until it says it waits (or, wrongly, ends)
+        events.append(json.loads(line))
+        if events[-1]["event"] in ("ws-waiting", "ws-skipped", "run-end"):
+            break
+    assert events[-1]["event"] == "ws-waiting" and events[-1]["workstream"] == "w", events
+    assert second.poll() is None
+    flag.write_text("")
+    out, err = second.communicate(timeout=120)
+    assert first.wait(timeout=120) == 0, first.stderr.read() if first.stderr else ""
+    assert second.returncode == 0, err
+    end = json.loads(out.splitlines()[-1])
+    assert end["event"] == "run-end" and end["states"] == {"w": "integrated"}
+    assert landed(repo) == ["w"]
