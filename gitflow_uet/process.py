@@ -4,7 +4,7 @@ Each command is started by a supervisor: a small process of our own (`python -c 
 supervise()`), in a session of its own so that a signal to the caller's process group
 does not reach it. The supervisor makes itself the subreaper of what it starts (Linux),
 so everything the command starts stays its descendant even after a `setsid` or a double
-fork; it runs the command in a new process group with stdin closed, reads its output
+fork, and puts the command in a cgroup v2 of its own where it may create one; it runs the command in a new process group with stdin closed, reads its output
 (stdout and stderr merged, capped: first and last parts kept, the middle dropped and
 said so) and, when the command exits, when its timeout passes (TERM, then KILL after a
 grace) or when the caller goes away, kills the command's group and every descendant it
@@ -33,7 +33,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
 DEFAULT_MAX_OUTPUT = 1_000_000
 # Grace between TERM and KILL for a timed-out group.
@@ -303,16 +303,90 @@ def _die_with_parent() -> None:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-class _Tree:
-    """Everything a command started: its process group and every descendant seen (pid and
-    start time), so that a process that left the group (setsid) is still found and a pid
-    reused since is not mistaken for one of ours."""
+def _child_setup(subreaper: bool, cgroup: _Cgroup | None) -> Callable[[], None] | None:
+    if not subreaper and cgroup is None:
+        return None
 
-    def __init__(self, root: int):
+    def setup() -> None:
+        if cgroup is not None:
+            cgroup.enter()
+        if subreaper:
+            _die_with_parent()
+
+    return setup
+
+
+class _Cgroup:
+    """A cgroup v2 of the command's own, made under ours where we may (root, or a delegated
+    subtree): every process the command starts is in it whatever it does, and
+    `cgroup.kill` ends them all at once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def make(cls) -> _Cgroup | None:
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            with open("/proc/self/mounts") as mounts:
+                mount = next(f[1] for f in (line.split() for line in mounts) if len(f) > 2 and f[2] == "cgroup2")
+            with open("/proc/self/cgroup") as own:
+                mine = next(line.rstrip("\n")[3:] for line in own if line.startswith("0::"))
+            path = Path(mount) / mine.lstrip("/") / f"uet-{os.getpid()}"
+            path.mkdir()
+        except (OSError, StopIteration):
+            return None
+        return cls(path)
+
+    def enter(self) -> None:
+        """In the forked child, before exec: join the cgroup (best effort: the subreaper
+        and the group sweep still hold what it would)."""
+        try:
+            with open(self.path / "cgroup.procs", "w") as procs:
+                procs.write("0")
+        except OSError:
+            pass
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self) -> None:
+        try:
+            (self.path / "cgroup.kill").write_text("1")
+        except OSError:  # a kernel before 5.14
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def remove(self) -> None:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(POLL_SECONDS)
+
+
+class _Tree:
+    """Everything a command started: its cgroup where there is one, its process group, and
+    every descendant seen (pid and start time), so that a process that left the group
+    (setsid) is still found and a pid reused since is not mistaken for one of ours."""
+
+    def __init__(self, root: int, cgroup: _Cgroup | None):
         import psutil
 
         self.me = psutil.Process()
         self.root = root
+        self.cgroup = cgroup
         self.seen: dict[int, float] = {}
 
     def look(self) -> None:
@@ -333,8 +407,19 @@ class _Tree:
         import psutil
 
         _kill_group(self.root, sig)
-        self.look()
         alive = 0
+        if self.cgroup is not None:
+            members = self.cgroup.pids()
+            if sig == signal.SIGKILL:
+                self.cgroup.kill()
+            else:
+                for pid in members:
+                    try:
+                        os.kill(pid, sig)
+                    except OSError:
+                        pass
+            alive += len(members)
+        self.look()
         for pid, created in list(self.seen.items()):
             try:
                 proc = psutil.Process(pid)
@@ -363,7 +448,16 @@ def supervise() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    lifeline = sys.stdin.buffer
+    cgroup = _Cgroup.make()
+    try:
+        _supervise(spec_from=sys.stdin.buffer, stop=stop, subreaper=subreaper, cgroup=cgroup)
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
+
+
+def _supervise(spec_from: BinaryIO, stop: threading.Event, subreaper: bool, cgroup: _Cgroup | None) -> None:
+    lifeline = spec_from
     spec = json.loads(lifeline.readline())
     result_path = Path(spec["result"])
     timeout = spec["timeout"]
@@ -372,9 +466,9 @@ def supervise() -> None:
     proc = subprocess.Popen(
         spec["command"], shell=spec["shell"], cwd=spec["cwd"], env=spec["env"], stdin=subprocess.DEVNULL,
         stdout=write_end, stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=_die_with_parent if subreaper else None)
+        preexec_fn=_child_setup(subreaper, cgroup))
     os.close(write_end)
-    tree = _Tree(proc.pid)
+    tree = _Tree(proc.pid, cgroup)
     started = time.monotonic()
     deadline = None if timeout is None else started + float(timeout)
     timed_out = killed = False

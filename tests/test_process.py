@@ -168,3 +168,17 @@ def _pid(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     return int(text) if text.endswith("\n") else None
+
+
+def test_commands_run_in_a_cgroup_of_their_own_where_one_can_be_made(tmp_path: Path) -> None:
+    probe = process._Cgroup.make()
+    if probe is None:
+        import pytest
+
+        pytest.skip("no cgroup v2 this process may create children in")
+    probe.remove()
+    done = run("cat /proc/self/cgroup; setsid sleep 600 & echo $! > pid", tmp_path)
+    line = next(x for x in done.text.splitlines() if x.startswith("0::"))
+    assert "/uet-" in line
+    assert wait_gone(int((tmp_path / "pid").read_text()), 30)
+    assert not (Path(probe.path).parent / line.rsplit("/", 1)[1]).exists()  # removed after
