@@ -331,6 +331,7 @@ def _zombie(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_run_killed_with_its_group_is_recovered_at_once_though_still_a_zombie(tmp_path: Path) -> None:
     """kill -9 of `git uet run`'s process group leaves the run a zombie until its parent
     reaps it; kill(pid, 0) still finds a zombie. The next run must see its workers as dead,
@@ -436,6 +437,7 @@ def test_task_that_stages_a_gitlink_ends_its_workstream_with_a_reason(tmp_path: 
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_old_quarantines_do_not_fail_a_run_with_nothing_to_do(tmp_path: Path) -> None:
     """A run with nothing runnable exited 1 and recorded a failed run because of
     workstreams quarantined by earlier runs: only what this run attempts counts."""
@@ -448,6 +450,7 @@ def test_old_quarantines_do_not_fail_a_run_with_nothing_to_do(tmp_path: Path) ->
     assert sorted(r["state"] for r in runs) == ["completed", "failed"]
 
 
+@pytest.mark.slow
 def test_a_run_waits_for_workstreams_another_live_run_holds(tmp_path: Path) -> None:
     """A second run asked to run what a live run holds waits for it, rather than dropping
     it and exiting 0 while it is still running."""
