@@ -132,7 +132,9 @@ def test_a_double_forked_daemon_dies_with_the_command(tmp_path: Path) -> None:
 def test_a_child_holding_the_output_pipe_does_not_hold_the_caller(tmp_path: Path) -> None:
     """The command exits; a setsid child still holds stdout open. The caller gets the
     output written so far, and the child is gone: nothing waits on the pipe."""
-    done = run("echo before; setsid sleep 600 & echo $! > holder; echo after; exit 3", tmp_path, timeout=600)
+    # The command exits only once its child is in a session of its own, holding stdout.
+    done = run("echo before; setsid sh -c 'echo $$ > holder.tmp; mv holder.tmp holder; exec sleep 600' & "
+               "while [ ! -e holder ]; do sleep 0.05; done; echo after; exit 3", tmp_path, timeout=600)
     assert done.code == 3 and not done.timed_out
     assert b"before" in done.output and b"after" in done.output
     assert wait_gone(int((tmp_path / "holder").read_text()), 30)
