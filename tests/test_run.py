@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from gitflow_uet.project import Project
-from gitflow_uet.runner import run
-from tests.helpers import aged, alive, git, make_repo, stale_lock_age, uet, wait_gone, write, write_spec
+from gitflow_uet.runner import RunResult, run
+from tests.helpers import (aged, alive, git, make_repo, pid_in, process_state, stale_lock_age, uet, wait_gone,
+                           wait_until, with_growing_timeout, write, write_spec)
 
 CONFIG = {"schema_version": 1, "gates": {}, "integrate_gates": [],
           "hook_gates": {"pre-commit": [], "pre-push": []}}
@@ -68,13 +69,19 @@ def test_dag_lands_in_dependency_order_and_failure_blocks_only_dependents(tmp_pa
 
 def test_hanging_task_is_killed_at_timeout_with_nothing_left_behind(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
-    repo = repo_with(tmp_path, {
-        "hang": {"tasks": shell(f"sleep 300 & echo $! > {pidfile}; sleep 300", timeout=2)},
-    })
-    started = time.monotonic()
-    project = Project.open(repo)
-    result = run(project, workers=1)
-    assert time.monotonic() - started < 30
+
+    def attempt(timeout: float) -> tuple[Project, RunResult]:
+        # A fresh repository per attempt; the pid is renamed into place, whole or not at all.
+        pidfile.unlink(missing_ok=True)
+        command = f"sleep 300 & echo $! > {pidfile}.tmp && mv {pidfile}.tmp {pidfile}; sleep 300"
+        repo = repo_with(tmp_path / f"t{timeout:g}", {"hang": {"tasks": shell(command, timeout=timeout)}})
+        started = time.monotonic()
+        project = Project.open(repo)
+        result = run(project, workers=1)
+        assert time.monotonic() - started < timeout + 60  # not the 300 s of its sleeps
+        return project, result
+
+    project, result = with_growing_timeout(attempt, lambda _: pidfile.exists())
     assert result.states == {"hang": "failed"}
     record = project.ledger.state().get("workstream", "hang")
     assert record["tasks"]["edit"]["timed_out"] is True
@@ -130,19 +137,29 @@ def _spans(repo: Path) -> dict[str, tuple[float, float]]:
     return {p.stem: tuple(map(float, p.read_text().split())) for p in (repo.parent / "spans").glob("*")}
 
 
-def _timed(ws_id: str, spans: Path) -> str:
-    return f"s=$(date +%s.%N); sleep 0.6; echo {ws_id} > {ws_id}.txt; echo $s $(date +%s.%N) > {spans}/{ws_id}"
+def _timed(ws_id: str, spans: Path, meet: tuple[str, ...]) -> str:
+    """Records when it started and ended in `spans`; in between it waits (up to 60 s) until one
+    of `meet` has started, so workstreams the pool may run side by side provably overlap
+    however loaded the machine is. The sleep only widens the span, for the checks that two
+    workstreams never overlap."""
+    started = spans.parent / "started"
+    others = " -o ".join(f"-e {started / o}" for o in meet)
+    return (f"s=$(date +%s.%N); touch {started / ws_id}; n=0; "
+            f"until [ {others} ] || [ $n -ge 1200 ]; do sleep 0.05; n=$((n+1)); done; "
+            f"sleep 0.3; echo {ws_id} > {ws_id}.txt; echo $s $(date +%s.%N) > {spans}/{ws_id}")
 
 
 def test_shared_resource_and_overlapping_scopes_never_run_at_once(tmp_path: Path) -> None:
     spans = tmp_path / "spans"
     spans.mkdir()
+    (tmp_path / "started").mkdir()
+    rs, others = ("r1", "r2"), ("s1", "s2", "free")
     repo = repo_with(tmp_path, {
-        "r1": {"resources": ["db"], "tasks": shell(_timed("r1", spans))},
-        "r2": {"resources": ["db"], "tasks": shell(_timed("r2", spans))},
-        "s1": {"scope": ["src/**", "s1.txt"], "tasks": shell(_timed("s1", spans))},
-        "s2": {"scope": ["src/core/**", "s2.txt"], "tasks": shell(_timed("s2", spans))},
-        "free": {"scope": ["free.txt"], "tasks": shell(_timed("free", spans))},
+        "r1": {"resources": ["db"], "tasks": shell(_timed("r1", spans, others))},
+        "r2": {"resources": ["db"], "tasks": shell(_timed("r2", spans, others))},
+        "s1": {"scope": ["src/**", "s1.txt"], "tasks": shell(_timed("s1", spans, rs))},
+        "s2": {"scope": ["src/core/**", "s2.txt"], "tasks": shell(_timed("s2", spans, rs))},
+        "free": {"scope": ["free.txt"], "tasks": shell(_timed("free", spans, rs))},
     })
     result = run(Project.open(repo), workers=4)
     assert set(result.states.values()) == {"integrated"}
@@ -214,19 +231,25 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_kill_mid_run_then_resume_lands_each_workstream_once(tmp_path: Path) -> None:
-    specs = {f"k{n}": {"tasks": shell(f"sleep 0.4; echo {n} > k{n}.txt")} for n in range(8)}
-    specs["k8"] = {"depends_on": ["k0", "k1"], "tasks": shell("echo 8 > k8.txt")}
+    # k0 and k1 land at once; the others wait (up to 60 s) for the test's go-ahead, so the
+    # kill comes when exactly two have landed, however loaded the machine.
+    go = tmp_path / "go"
+    hold = f"n=0; until [ -e {go} ] || [ $n -ge 1200 ]; do sleep 0.05; n=$((n+1)); done; "
+    specs = {f"k{n}": {"priority": "HIGH" if n < 2 else "MEDIUM",
+                       "tasks": shell(f"{hold if n > 1 else ''}echo {n} > k{n}.txt")} for n in range(8)}
+    specs["k8"] = {"depends_on": ["k0", "k1"], "tasks": shell(f"{hold}echo 8 > k8.txt")}
     repo = repo_with(tmp_path, specs)
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "3"], cwd=repo,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # kill -9 of the run once something has landed but not all. (Its git children finish
-    # what they were doing; tasks it left running finish on their own.)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(landed(repo)) < 2:
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    assert 0 < len(landed(repo)) < 9
+    try:
+        # kill -9 of the run once something has landed but not all. (Its git children finish
+        # what they were doing; tasks it left running finish on their own once told to go.)
+        wait_until(lambda: len(landed(repo)) >= 2, what="two workstreams landed")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sorted(landed(repo)) == ["k0", "k1"]
+    go.write_text("")
     done = uet(repo, "run", "--workers", "3")
     assert done.returncode == 0, done.stderr
     order = landed(repo)
@@ -304,12 +327,15 @@ def test_interrupted_run_stops_its_tasks_and_the_next_run_carries_on(tmp_path: P
     repo = repo_with(tmp_path, {"slow": {"tasks": shell(slow)}, "quick": {"tasks": shell("echo q > q.txt")}})
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (pidfile.exists() and pidfile.read_text().endswith("\n")
-                                               and landed(repo) == ["quick"]):
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    stderr = proc.communicate(timeout=60)[1]
+    try:
+        wait_until(lambda: landed(repo) == ["quick"] and pidfile.exists() and pidfile.read_text().endswith("\n"),
+                   what="quick landed, slow running")
+        proc.send_signal(sig)
+        # Stopping is prompt: the task it must stop sleeps for 300 s.
+        stderr = proc.communicate(timeout=90)[1]
+    finally:
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 128 + sig and "back to planned (slow)" in stderr, stderr
     for pid in map(int, pidfile.read_text().split()):
         assert not alive(pid), f"task process {pid} outlived the cancelled run"
@@ -325,10 +351,7 @@ def test_interrupted_run_stops_its_tasks_and_the_next_run_carries_on(tmp_path: P
 
 
 def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return False
+    return process_state(pid) == "Z"
 
 
 @pytest.mark.slow
@@ -343,18 +366,16 @@ def test_run_killed_with_its_group_is_recovered_at_once_though_still_a_zombie(tm
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--workers", "2"], cwd=repo,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not all((tmp_path / f"{w}.pid").exists() for w in specs):
-            time.sleep(0.05)
+        wait_until(lambda: all(pid_in(tmp_path / f"{w}.pid") for w in specs), what="both tasks started")
         os.killpg(proc.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _zombie(proc.pid):
-            time.sleep(0.02)
-        assert _zombie(proc.pid)  # not reaped: we are its parent and have not waited
+        # not reaped: we are its parent and have not waited
+        wait_until(lambda: _zombie(proc.pid), what="the killed run to be a zombie")
         flag.write_text("")
         done = uet(repo, "run", "--workers", "2")
         assert _zombie(proc.pid)  # still a zombie all along the second run
     finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the test failed before its kill
         proc.wait()
     assert done.returncode == 0, done.stderr
     assert states(repo) == {"a": "integrated", "b": "integrated"}
