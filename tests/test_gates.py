@@ -76,7 +76,7 @@ def test_unknown_gate_is_refused_before_anything_runs(tmp_path: Path) -> None:
 def test_hanging_gate_is_killed_at_its_timeout(tmp_path: Path) -> None:
     started = time.monotonic()
     [result] = run_gates(["hang"], {"hang": "sleep 300"}, tmp_path, timeout=0.5, max_output=1000)
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 90  # not the 300 s of its sleep
     assert not result.ok and result.timed_out and result.exit is None
     assert result.summary() == "timed out"
 
@@ -154,13 +154,9 @@ def test_cli_no_gates_is_green(repo: Path) -> None:
 
 
 def test_cli_gate_timeout_from_config(repo: Path) -> None:
-    from gitflow_uet.config import Config
-
-    if "gate_timeout" not in Config.model_fields:
-        pytest.skip("Config has no gate_timeout yet (run_gates' timeout is tested directly above)")
     configure(repo, {"hang": "sleep 300"}, integrate=["hang"], gate_timeout=1)
     started = time.monotonic()
     done = uet(repo, "gate")
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 90  # not the 300 s of its sleep
     assert done.returncode == 1
     assert "timed out" in done.stdout

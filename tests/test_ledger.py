@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from gitflow_uet.errors import LedgerError, StaleLockError, TransitionError
 from gitflow_uet.git import Repo, RefUpdate
 from gitflow_uet.ledger import REF, Blob, Change, Ledger, item_path
-from tests.helpers import aged, git, make_repo, stale_lock_age
+from tests.helpers import aged, git, group_alive, make_repo, stale_lock_age, wait_until
 
 
 @pytest.fixture
@@ -133,12 +132,22 @@ def test_killed_mid_append_leaves_old_or_new_tip(ledger: Ledger) -> None:
     assert done.returncode == -9
     state = Ledger(Repo.discover(root)).state()
     assert [r["id"] for r in state.all("workstream")] == ["first", "k-0", "k-1"]
-    # And at arbitrary moments: whatever was interrupted, the ledger reads back whole.
-    for n, delay in enumerate((0.05, 0.15, 0.3)):
-        proc = subprocess.Popen([sys.executable, "-c", KILLER, str(root), f"r{n}"])
-        time.sleep(delay)
-        proc.kill()
-        proc.wait()
+    # And at arbitrary moments: whatever was interrupted, the ledger reads back whole. The
+    # kill comes once the writer has appended a few times (not after a sleep, which on a
+    # loaded machine can end before it wrote anything), wherever it is in the next append.
+    def appends() -> int:
+        return len(git(root, "rev-list", REF).splitlines())
+
+    for n, more in enumerate((1, 3, 6)):
+        before = appends()
+        proc = subprocess.Popen([sys.executable, "-c", KILLER, str(root), f"r{n}"], start_new_session=True)
+        try:
+            wait_until(lambda: appends() >= before + more, what=f"{more} appends")
+        finally:
+            proc.kill()
+            proc.wait()
+        # Its git children (an update-ref under way) finish what they were doing first.
+        wait_until(lambda: not group_alive(proc.pid), what="the killed writer's git children to end")
         fresh = Ledger(Repo.discover(root))
         records = fresh.state().all("workstream")
         assert len(records) == len(git(root, "rev-list", REF).splitlines())

@@ -173,11 +173,13 @@ def test_server_error_is_a_clean_failure(repo: Path) -> None:
 
 
 def test_unreachable_endpoint_is_a_clean_failure(repo: Path) -> None:
+    # A port bound but not listening refuses connections, and nothing else can take it
+    # while we hold it (a port released first could be taken by another test's server).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    dead = SimpleNamespace(base_url=f"http://127.0.0.1:{port}/v1", model="m", api_key_env=None)
-    result = get_adapter("llm", dead).run(task(repo))
+        dead = SimpleNamespace(base_url=f"http://127.0.0.1:{port}/v1", model="m", api_key_env=None)
+        result = get_adapter("llm", dead).run(task(repo))
     assert not result.ok and "cannot connect" in (result.error or "")
 
 
