@@ -29,9 +29,15 @@ Emit = Callable[[str, dict[str, Any]], None]
 
 def _script(doc: str, body: str) -> str:
     """A task script: it first "thinks" for DEMO_THINK seconds, as an agent would, so the
-    parallelism shows on the report's timeline."""
-    return (f'"""{doc}"""\n\nimport os, pathlib, re, sys, time\n\n'
-            'time.sleep(float(os.environ.get("DEMO_THINK", "0")))\n\n' + body)
+    parallelism shows on the report's timeline; then, if DEMO_AFTER names a git command, it
+    waits (up to 60 s) until that command succeeds (see _AFTER)."""
+    return (f'"""{doc}"""\n\nimport os, pathlib, re, subprocess, sys, time\n\n'
+            'time.sleep(float(os.environ.get("DEMO_THINK", "0")))\n'
+            'after, deadline = os.environ.get("DEMO_AFTER", "").split(), time.monotonic() + 60\n'
+            'while after and time.monotonic() < deadline:\n'
+            '    if subprocess.run(after, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:\n'
+            '        break\n'
+            '    time.sleep(0.05)\n\n' + body)
 
 
 FILES: dict[str, str] = {
@@ -93,6 +99,15 @@ _DESIGN: dict[str, tuple[str, list[str], str, list[str] | None, float, str, str 
     "docs": ("Write the API docs", ["test-mul", "test-div"], "LOW", ["docs/**"], 0.5, "write_docs.py", None),
 }
 
+# The designed conflict, made certain however loaded the machine: `version` finishes only
+# once `hotfix-version` has started (so both start from the same base), and
+# `hotfix-version` only once `version` has landed (so the hotfix is the one that conflicts).
+# Think times alone decided that order, and on a busy machine it sometimes went the other way.
+_AFTER: dict[str, str] = {
+    "version": "git rev-parse -q --verify refs/heads/uet/hotfix-version",
+    "hotfix-version": "git grep -q -F 0.2.0 main -- calc/__init__.py",
+}
+
 # What the design says must happen; anything else is reported as a difference.
 EXPECTED: dict[str, str] = {ws_id: "integrated" for ws_id in _DESIGN} | {
     "hotfix-version": "quarantined", "fast-add": "quarantined"}
@@ -123,8 +138,9 @@ def specs(python: str = sys.executable) -> list[dict[str, Any]]:
     py = shlex.quote(python)
     docs = []
     for ws_id, (title, deps, priority, scope, think, script, check) in _DESIGN.items():
-        tasks: list[dict[str, Any]] = [{"id": "edit", "run": f"{py} tools/{script}", "timeout": 60,
-                                        "estimate": think, "env": {"DEMO_THINK": str(think)}}]
+        env = {"DEMO_THINK": str(think)} | ({"DEMO_AFTER": _AFTER[ws_id]} if ws_id in _AFTER else {})
+        tasks: list[dict[str, Any]] = [{"id": "edit", "run": f"{py} tools/{script}", "timeout": 90,
+                                        "estimate": think, "env": env}]
         if check:
             tasks.append({"id": "check", "run": f"{py} -m unittest -q {check}", "timeout": 60, "estimate": 0.2})
         doc: dict[str, Any] = {"id": ws_id, "title": title, "depends_on": deps, "priority": priority}
