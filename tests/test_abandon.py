@@ -95,18 +95,17 @@ def test_abandon_refuses_a_workstream_a_live_run_holds(root: Path) -> None:
     import signal
     import subprocess
     import sys
-    import time
 
-    write_spec(root, "slow", tasks=[{"id": "edit", "run": "sleep 30"}])
+    from tests.helpers import wait_until
+
+    write_spec(root, "slow", tasks=[{"id": "edit", "run": "sleep 300"}])  # outlasts any load
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "slow")
     run = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "slow"], cwd=root,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while _ws(root, "slow").get("state") != "running" or not _ws(root, "slow").get("worker"):
-            assert time.monotonic() < deadline, "the run never started slow"
-            time.sleep(0.1)
+        wait_until(lambda: _ws(root, "slow").get("state") == "running" and _ws(root, "slow").get("worker"),
+                   what="the run to start slow")
         done = uet(root, "abandon", "slow")
         assert done.returncode == 2 and "live `git uet run`" in done.stderr
         assert _ws(root, "slow")["state"] == "running"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from gitflow_uet import process
-from tests.helpers import wait_gone, with_growing_timeout
+from tests.helpers import process_state, wait_gone, wait_until, with_growing_timeout
 
 
 def run(command: str | list[str], cwd: Path, **kw: object) -> process.ProcessResult:
@@ -101,9 +101,7 @@ def test_a_zombie_or_a_reused_pid_is_not_a_running_process(tmp_path: Path) -> No
         assert process.running_here(process.HOST, child.pid, process.start_time(child.pid)) is True
         os.kill(child.pid, signal.SIGKILL)
         # Not reaped yet: a zombie, which kill(pid, 0) still finds.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
-            time.sleep(0.02)
+        wait_until(lambda: process_state(child.pid) == "Z", what=f"{child.pid} to be a zombie")
         os.kill(child.pid, 0)
         assert process.running_here(process.HOST, child.pid) is False
     finally:

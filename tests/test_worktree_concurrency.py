@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import git, make_repo, uet, write, write_spec
+
+# Concurrency stress (many processes at once): the second step of the README's test command.
+pytestmark = pytest.mark.slow
 
 
 def _repo(tmp_path: Path, specs: dict[str, dict], **config: object) -> Path:
