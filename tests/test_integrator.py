@@ -12,7 +12,7 @@ from gitflow_uet.candidates import CheckoutDirty
 from gitflow_uet.integrator import integrate
 from gitflow_uet.lease import LEASE_REF, LeaseHeld, LeaseInfo, LeaseLost, acquire, read_lease
 from gitflow_uet.project import Project
-from tests.helpers import alive, git, uet, write
+from tests.helpers import alive, git, uet, wait_until, write
 from tests.integration_helpers import PY, make_project, queue_patch, record, state_of, trailer_count
 
 
@@ -318,11 +318,13 @@ def test_integrate_interrupted_says_so_and_kills_its_gate(tmp_path: Path, sig: i
     queue_patch(repo, "ws-1", {"a.txt": "a\n"})
     proc = subprocess.Popen([PY, "-m", "gitflow_uet", "integrate"], cwd=repo, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    stderr = proc.communicate(timeout=60)[1]
+    try:
+        wait_until(lambda: pids.exists() and pids.read_text().endswith("\n"), what="the gate to start")
+        proc.send_signal(sig)
+        stderr = proc.communicate(timeout=90)[1]
+    finally:
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 128 + sig, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     for pid in map(int, pids.read_text().split()):

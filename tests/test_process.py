@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from gitflow_uet import process
-from tests.helpers import process_state, wait_gone, wait_until, with_growing_timeout
+from tests.helpers import pid_in, process_state, wait_gone, wait_until, with_growing_timeout
 
 
 def run(command: str | list[str], cwd: Path, **kw: object) -> process.ProcessResult:
@@ -114,7 +114,11 @@ def test_a_child_that_left_the_group_with_setsid_dies_with_the_command(tmp_path:
     when the command exits and when it times out."""
     done = run("setsid sleep 600 >/dev/null 2>&1 & echo $! > exited; exit 0", tmp_path)
     assert done.code == 0
-    timed = run("setsid sleep 600 >/dev/null 2>&1 & echo $! > timed; sleep 300", tmp_path, timeout=1)
+    # The pid renamed into place, and a longer timeout until the command got that far.
+    timed = with_growing_timeout(
+        lambda timeout: run("setsid sleep 600 >/dev/null 2>&1 & echo $! > t.tmp && mv t.tmp timed; sleep 300",
+                            tmp_path, timeout=timeout),
+        lambda _: (tmp_path / "timed").exists())
     assert timed.timed_out
     for name in ("exited", "timed"):
         pid = int((tmp_path / name).read_text())
@@ -151,23 +155,12 @@ def test_closing_the_lifeline_kills_the_command_and_its_children(tmp_path: Path)
 
     worker = threading.Thread(target=task)
     worker.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(_pid(tmp_path / n) for n in ("child", "grandchild")):
-        time.sleep(0.02)
+    wait_until(lambda: all(pid_in(tmp_path / n) for n in ("child", "grandchild")), what="both to start")
     assert process.cancel_all() == 1
     worker.join(60)
     assert not worker.is_alive() and results and results[0].code is None
     for name in ("child", "grandchild"):
         assert wait_gone(int((tmp_path / name).read_text()), 30)
-
-
-def _pid(path: Path) -> int | None:
-    """The pid a command wrote to `path`, once it is all there."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    return int(text) if text.endswith("\n") else None
 
 
 def test_commands_run_in_a_cgroup_of_their_own_where_one_can_be_made(tmp_path: Path) -> None:

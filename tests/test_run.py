@@ -390,12 +390,10 @@ def test_tasks_die_with_a_run_killed_with_its_group(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run"], cwd=repo,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
-            time.sleep(0.05)
+        wait_until(lambda: pids.exists() and pids.read_text().endswith("\n"), what="the task to start")
         task, grandchild = map(int, pids.read_text().split())
-        os.killpg(proc.pid, signal.SIGKILL)
     finally:
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert wait_gone(task, 30), f"task {task} outlived its run"
     assert wait_gone(grandchild, 30), f"the task's child {grandchild} outlived the run"
@@ -480,9 +478,7 @@ def test_a_run_waits_for_workstreams_another_live_run_holds(tmp_path: Path) -> N
         f"echo $$ > {pidfile}; while [ ! -e {flag} ]; do sleep 0.1; done; echo w > w.txt")}})
     first = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run"], cwd=repo,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not pidfile.exists():
-        time.sleep(0.05)
+    wait_until(lambda: pid_in(pidfile), what="the first run's task to start")
     second = subprocess.Popen([sys.executable, "-m", "gitflow_uet", "run", "--json"], cwd=repo,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert second.stdout is not None
