@@ -44,6 +44,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("hooks", "hooks", "Install or uninstall the git hook shims that run hook_gates (pre-commit, pre-push)."),
     ("fsck", "fsck", "Check that ledger, target, branches, worktrees and locks agree; --repair fixes what it safely can."),
     ("demo", "demo", "Build a small project in a temporary folder and run eight workstreams on it, end to end."),
+    ("help", "help", "Show the help of git uet or of one command (git uet --help opens the manual page)."),
     ("hook_run", "hook-run", "Run the gates of a git hook (called by the installed hook shims)."),
 )
 
@@ -59,6 +60,8 @@ def _build_app() -> typer.Typer:
         help="Run parallel workstreams against one repository; land them one by one, keep the target green.",
         no_args_is_help=True,
         add_completion=False,
+        # `-h` on every command: subcommands inherit the root context's help options.
+        context_settings={"help_option_names": ["-h", "--help"]},
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
