@@ -42,7 +42,7 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
 
 def log(project: Project, item_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     if item_id is not None:
-        _find(project, item_id)
+        item_id = _find(project, item_id)[1]["id"]
     return [entry_dict(e) for e in project.ledger.log(item_id, limit=limit)]
 
 
@@ -50,6 +50,7 @@ def show(project: Project, item_id: str) -> dict[str, Any]:
     """Everything the ledger holds about one workstream or patch, stored logs included."""
     state = project.ledger.state()
     kind, record = _find(project, item_id)
+    item_id = record["id"]  # a short patch id, resolved
     out: dict[str, Any] = {"kind": kind, "record": record}
     if kind == "workstream":
         out["patches"] = [p for p in state.all("patch") if p.get("workstream") == item_id]
@@ -69,6 +70,15 @@ def _find(project: Project, item_id: str) -> tuple[str, dict[str, Any]]:
             return kind, record
     if item_id in project.spec_titles():
         return "workstream", {"id": item_id, "state": "planned", "kind": "workstream"}
+    # `status` prints patch ids cut short: a unique prefix names its patch.
+    wanted = item_id.upper()
+    matches = sorted(p["id"] for p in state.all("patch") if len(wanted) >= 4 and p["id"].startswith(wanted))
+    if len(matches) == 1:
+        record = state.get("patch", matches[0])
+        assert record is not None
+        return "patch", record
+    if matches:
+        raise UsageError(f"{item_id!r} is the start of {len(matches)} patch ids: {', '.join(matches)}")
     raise UsageError(f"unknown workstream or patch {item_id!r}: the ledger has no record of it")
 
 

@@ -85,3 +85,28 @@ def test_piped_status_has_a_header_line(tmp_path: Path) -> None:
     lines = uet(repo, "status").stdout.splitlines()
     assert lines[0].split("\t") == ["workstream", "state", "branch", "patch", "last change"]
     assert lines[1].startswith("ws-1\tplanned")
+
+
+def test_show_and_log_take_the_short_patch_ids_status_prints(tmp_path: Path) -> None:
+    import json
+    import os
+
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo one > one.txt"}])
+    write_spec(repo, "ws-2", tasks=[{"id": "t", "run": "echo two > two.txt"}])
+    assert uet(repo, "run").returncode == 0
+    rows = [line.split("\t") for line in uet(repo, "status").stdout.splitlines()[1:]]
+    short = {row[0]: row[3] for row in rows if len(row) == 5}
+    patches = {ws: json.loads(uet(repo, "show", ws, "--json").stdout)["record"]["patch"] for ws in short}
+    for ws, prefix in short.items():
+        assert len(prefix) == 10 and patches[ws].startswith(prefix)
+        for args in (["show", prefix], ["show", prefix.lower(), "--json"], ["log", prefix], ["log", prefix, "--json"]):
+            done = uet(repo, *args)
+            assert done.returncode == 0, (args, done.stderr)
+            assert patches[ws] in done.stdout, args
+    common = os.path.commonprefix(list(patches.values()))
+    if len(common) >= 4:  # ULIDs made seconds apart share their leading (time) characters
+        done = uet(repo, "show", common)
+        assert done.returncode == 2
+        assert done.stderr.strip() == (f"git uet: {common!r} is the start of 2 patch ids: "
+                                       f"{', '.join(sorted(patches.values()))}")
