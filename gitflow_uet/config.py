@@ -88,7 +88,8 @@ class Budget(_Strict):
 
 def _default_tools() -> dict[str, ToolProfile]:
     return {
-        "claude": ToolProfile(command="claude -p {prompt} --output-format json", max_workers=2, timeout=1800),
+        # No `command`: the adapter's built-in one, which lets the agent edit the worktree.
+        "claude": ToolProfile(max_workers=2, timeout=1800),
         "llm": ToolProfile(base_url="http://127.0.0.1:8000/v1", model="qwen2.5-coder", api_key_env="OPENAI_API_KEY"),
     }
 
@@ -164,7 +165,7 @@ patch_policy:
   allow_submodules: false
   forbid: [.gitattributes, .gitmodules, .lfsconfig]   # on top of .git/ and .uet/, always refused
 tools:                          # tool profiles for adapters (built-in defaults for aider, claude, codex, llm)
-  claude: {{command: "claude -p {{prompt}} --output-format json", max_workers: 2, timeout: 1800}}
+  claude: {{max_workers: 2, timeout: 1800}}   # command: built in (docs/agents.md says what each may do)
   llm: {{base_url: "http://127.0.0.1:8000/v1", model: "qwen2.5-coder", api_key_env: OPENAI_API_KEY}}
 budget: {{tokens: null, cost_usd: null}}   # per run; null = unlimited
 """

@@ -169,7 +169,8 @@ def test_aider_template_quotes_context_and_profile_command_overrides(
     result = get_adapter("aider", None).run(task(
         tmp_path, tool="aider", prompt="fix it", context_files=["src/a b.py", "-odd.py"]))
     assert result.ok, result.error
-    assert result.text.startswith("<--yes-always>\n<--no-auto-commits>\n<--message>\n<fix it\n")
+    assert result.text.startswith("<--yes-always>\n<--no-auto-commits>\n<--no-suggest-shell-commands>\n"
+                                  "<--message>\n<fix it\n")
     assert "Read these files first: src/a b.py, -odd.py" in result.text
     assert result.text.endswith(">\n<src/a b.py>\n<./-odd.py>\n")
     assert result.usage == Usage()  # aider prints no JSON: unknown, not a crash
@@ -191,3 +192,23 @@ def test_json_document_is_lenient() -> None:
     assert json_document(b'warning: x\n{"usage": {"input_tokens": 3}}\n') == {"usage": {"input_tokens": 3}}
     assert Usage.from_report({"usage": {"input_tokens": "many"}, "total_cost_usd": "nan"}) == Usage()
     assert Usage.from_report(json.loads('{"cost_usd": 0.5}')) == Usage(cost_usd=0.5)
+
+
+@pytest.mark.parametrize(("tool", "flags"), [
+    ("claude", ["-p", "--permission-mode", "acceptEdits"]),  # -p alone cannot write files
+    ("codex", ["exec", "--sandbox", "workspace-write"]),  # exec alone is read-only
+    ("aider", ["--yes-always", "--no-suggest-shell-commands"]),  # yes to edits, no shell commands
+])
+def test_built_in_profiles_may_edit_the_worktree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 tool: str, flags: list[str]) -> None:
+    # Issue 9.13: the default config's profile, as `git uet run` uses it.
+    from gitflow_uet.config import Config
+
+    bin_dir = tmp_path / "bin"
+    fake_tool(bin_dir, tool, 'printf "%s\\n" "$@"\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    profile = Config(schema_version=1).tools.get(tool)
+    result = get_adapter(tool, profile).run(task(tmp_path, tool=tool, prompt="edit"))
+    args = result.text.splitlines()
+    assert all(flag in args for flag in flags), args
+    assert "--dangerously-skip-permissions" not in args and "danger-full-access" not in args

@@ -26,10 +26,18 @@ from typing import Any
 from gitflow_uet import process
 from gitflow_uet.adapters import TaskResult, TaskRun, Usage, limits, one_line, result_from_process, task_env
 
+# Each may edit files in the worktree (its working directory) without asking, and nothing
+# more: a non-interactive agent that asks is an agent that does nothing (docs/agents.md).
+#   claude: -p alone may not write files; acceptEdits approves edits in the working
+#           directory, while shell commands and web access stay unapproved (so refused).
+#   aider:  --yes-always answers its confirmations; --no-suggest-shell-commands keeps that
+#           yes from running the shell commands it proposes; git commits stay ours.
+#   codex:  `exec` runs in a read-only sandbox by default; workspace-write allows writes
+#           in the working directory (and temp dirs), no network.
 DEFAULT_COMMANDS = {
-    "claude": "claude -p {prompt} --output-format json",
-    "aider": "aider --yes-always --no-auto-commits --message {prompt} {context}",
-    "codex": "codex exec {prompt}",
+    "claude": "claude -p {prompt} --permission-mode acceptEdits --output-format json",
+    "aider": "aider --yes-always --no-auto-commits --no-suggest-shell-commands --message {prompt} {context}",
+    "codex": "codex exec --sandbox workspace-write {prompt}",
 }
 
 _PLACEHOLDER = re.compile(r"\{(prompt|prompt_file|context|worktree)\}")
