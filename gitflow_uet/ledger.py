@@ -269,7 +269,7 @@ class Ledger:
         if state.tree is None:
             writes[("VERSION",)] = self.repo.write_blob(f"{VERSION}\n".encode())
         tree = _rewrite(self.repo, state.tree, writes)
-        subject = batch.subject or _subject(summaries)
+        subject = batch.subject or _subject(summaries, batch.refs)
         lines = [subject, ""]
         if len(summaries) > 1:
             lines += [_line(s) for s in summaries] + [""]
@@ -319,8 +319,18 @@ class Ledger:
         return entries
 
 
-def _subject(summaries: list[dict[str, Any]]) -> str:
-    first = _line(summaries[0])
+def _subject(summaries: list[dict[str, Any]], refs: Sequence[RefUpdate] = ()) -> str:
+    """What `git log refs/uet --oneline` shows: a batch that changes a workstream leads with
+    the first such workstream and where it ended up (`ws-001: integrated as 1add375 on
+    main`), not with a patch or worker transition that happened to come first."""
+    moved = [s for s in summaries if s["kind"] == "workstream"]
+    lead = [s for s in moved if s["id"] == moved[0]["id"]][-1] if moved else summaries[0]
+    first = _line(lead)
+    if lead["kind"] == "workstream" and lead["to"] == "integrated" and isinstance(lead.get("commit"), str):
+        # The target is the branch this same transaction moved (uet/* are workstream branches).
+        targets = [r.ref.removeprefix("refs/heads/") for r in refs
+                   if r.new and r.ref.startswith("refs/heads/") and not r.ref.startswith("refs/heads/uet/")]
+        first = f"{lead['id']}: integrated as {lead['commit'][:7]}" + (f" on {targets[0]}" if targets else "")
     return first if len(summaries) == 1 else f"{first} (+{len(summaries) - 1} more)"
 
 

@@ -110,3 +110,24 @@ def test_show_and_log_take_the_short_patch_ids_status_prints(tmp_path: Path) -> 
         assert done.returncode == 2
         assert done.stderr.strip() == (f"git uet: {common!r} is the start of 2 patch ids: "
                                        f"{', '.join(sorted(patches.values()))}")
+
+
+def test_ledger_log_subjects_lead_with_the_workstream(tmp_path: Path) -> None:
+    import json
+
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo one > one.txt"}])
+    write_spec(repo, "ws-2", tasks=[{"id": "t", "run": "exit 3"}])
+    assert uet(repo, "run").returncode == 1
+    landed = git(repo, "rev-parse", "--short=7", "main")
+    oneline = git(repo, "log", "refs/uet", "--format=%s").splitlines()
+    assert any(s.startswith(f"ws-1: integrated as {landed} on main (+") for s in oneline), oneline
+    for raw in git(repo, "log", "refs/uet", "--format=%s%x1f%B%x1e").split("\x1e"):
+        if not raw.strip():
+            continue
+        subject, body = raw.strip().split("\x1f", 1)
+        changes = [json.loads(line.split(":", 1)[1]) for line in body.splitlines() if line.startswith("Uet-Entry:")]
+        workstreams = [c["id"] for c in changes if c["kind"] == "workstream"]
+        if workstreams:
+            assert subject.startswith(f"{workstreams[0]}: "), subject
+    assert any(s.startswith("ws-2: running → failed") for s in oneline), oneline

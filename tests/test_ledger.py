@@ -55,7 +55,7 @@ def test_batch_is_atomic_and_checked_in_order(ledger: Ledger) -> None:
         ledger.append(Change("workstream", "a", "running", "start"), Change("workstream", "b", "integrated", "x"))
     assert ledger.tip() == tip and ledger.state().state_of("workstream", "a") == "planned"
     entry = ledger.append(Change("workstream", "a", "running", "start"), Change("workstream", "a", "failed", "task"))
-    assert entry.subject == "a: planned → running (start) (+1 more)"
+    assert entry.subject == "a: running → failed (task) (+1 more)"  # the batch leads with the outcome
     assert ledger.state().state_of("workstream", "a") == "failed"
 
 

@@ -51,7 +51,7 @@ def test_start_makes_branch_worktree_and_running_record(root: Path) -> None:
         "worktree": ".worktrees/ws-1", "attempt": 1}
     # new -> planned -> running is one ledger commit
     assert git(root, "log", "--format=%s", "refs/uet").splitlines() == [
-        "ws-1: new → planned (start) (+1 more)"]
+        "ws-1: planned → running (start) (+1 more)"]
     again = start(Project.open(root), "ws-1")
     assert again.path == result.path and not again.created
     assert len(git(root, "log", "--format=%H", "refs/uet").splitlines()) == 1
