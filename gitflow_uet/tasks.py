@@ -107,7 +107,7 @@ class TaskRunner:
             if result.ok or result.error and result.error.startswith(("budget", "circuit")):
                 break
         assert result is not None
-        self._record(task.id, result, attempts=attempt + 1)
+        self._record(task.id, result, label=label or task.id, attempts=attempt + 1)
         return result
 
     def _once(self, task: Task, feedback: Path | None, label: str, attempt: int) -> TaskResult:
@@ -151,13 +151,20 @@ class TaskRunner:
                                "seconds": round(result.seconds, 3), "error": result.error})
         return result
 
-    def _record(self, task_id: str, result: TaskResult, *, event: str | None = None, **extra: int) -> None:
+    def _record(self, task_id: str, result: TaskResult, *, event: str | None = None, label: str | None = None,
+                **extra: int) -> None:
         entry = self.records.setdefault(task_id, {})
+        log = Blob(result.output)
         entry.update({
             "state": "ok" if result.ok else "failed", "seconds": round(result.seconds, 3),
             "exit": result.exit, "timed_out": result.timed_out, "error": result.error,
-            "log": Blob(result.output), **extra,
+            "log": log, **extra,
         })
+        if label is not None:
+            # Every run of the task is kept (first try, each fix round's re-run, each run of
+            # a fixer), not only the last: the round that went wrong is the one to read.
+            entry.setdefault("runs", []).append({"label": label, "ok": result.ok, "exit": result.exit,
+                                                 "seconds": round(result.seconds, 3), "log": log})
         if result.usage and result.usage.known:
             entry["usage"] = {"tokens_in": result.usage.tokens_in, "tokens_out": result.usage.tokens_out,
                               "cost_usd": result.usage.cost_usd}
@@ -165,9 +172,11 @@ class TaskRunner:
                                           event or f"task {task_id} {entry['state']}", {"tasks": self.records}))
         # Landed: from now on the record names the stored log, so later appends of this
         # map carry a reference, not the log again.
-        log = entry["log"]
-        if isinstance(log, Blob) and log.ref is not None:
+        if log.ref is not None:
             entry["log"] = log.ref
+            for run in entry.get("runs", []):
+                if isinstance(run["log"], Blob) and run["log"].ref is not None:
+                    run["log"] = run["log"].ref
 
 
 def _summary(result: TaskResult) -> str:
