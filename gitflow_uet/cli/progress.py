@@ -85,7 +85,10 @@ class Progress:
         elif kind == "ws-submitted":
             row["note"] = "in the integration queue"
         elif kind in _FINAL:
-            row.update(ended=time.monotonic(), note="")
+            # The live table replaces the event lines: the reason stays visible in its row.
+            reasons = data.get("reasons") or ([data["reason"]] if data.get("reason") else [])
+            note = "; ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
+            row.update(ended=time.monotonic(), note=note[:80])
         if kind == "task-start":
             row["note"] = f"task {data.get('task')}"
 

@@ -57,10 +57,15 @@ def command(
     elif not json_:
         done = result.ids("integrated")
         typer.echo(f"run {result.run_id}: {len(done)}/{len(result.states)} integrated in {result.seconds:.1f}s")
+        # On a terminal the live table replaced the event lines: this summary is where the
+        # reasons are read, during nothing and after everything.
+        ledger = project.ledger.state()
         for state in ("failed", "quarantined", "blocked"):
-            ids = result.ids(state)
-            if ids:
-                typer.echo(f"  {state}: {', '.join(ids)}")
+            for ws_id in result.ids(state):
+                reasons = (ledger.get("workstream", ws_id) or {}).get("reasons") or []
+                typer.echo(f"  {ws_id}: {state}: {'; '.join(reasons) or 'no reason recorded'}")
+        if result.ids("failed", "quarantined", "blocked"):
+            typer.echo("logs: git uet show WS")
         typer.echo("see: git uet status | git log refs/uet | git uet report")
     if not result.ok:
         raise typer.Exit(1)
