@@ -122,6 +122,7 @@ class DemoResult:
     seconds: float                     # wall time of the run itself
     total_seconds: float               # building the project included
     speedup: float                     # sum of task times / wall time
+    task_seconds: float                # sum of task times
     states: dict[str, str]
     reasons: dict[str, list[str]]
     report_html: Path
@@ -212,6 +213,7 @@ def run_demo(path: Path | None = None, *, workers: int = 3, on_event: Emit | Non
     return DemoResult(
         path=project.root, run_id=result.run_id, seconds=result.seconds,
         total_seconds=time.monotonic() - begun, speedup=report["totals"]["speedup"],
+        task_seconds=report["totals"]["sum_task_seconds"],
         states=dict(sorted(result.states.items())), reasons=reasons, report_html=html_path,
         target_log=subjects, differences=differences(project, result.states, subjects))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ def test_demo_lands_the_designed_commits_and_quarantines_the_two_bad_ones(tmp_pa
     where = tmp_path / "demo"
     done = uet(tmp_path, "demo", "--dir", str(where), "--workers", "3", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "speedup" in done.stdout and "git log refs/uet" in done.stdout
+    assert "git log refs/uet" in done.stdout
+    # The speedup is labelled with the two numbers it is the ratio of (issue 9.12).
+    found = re.search(r"speedup (\d+\.\d+)x \((\d+\.\d)s of task time in (\d+\.\d)s of run time; "
+                      r"(\d+\.\d)s with building the project\)", done.stdout)
+    assert found, done.stdout
+    speedup, task, wall, total = map(float, found.groups())
+    assert abs(speedup - task / wall) <= 0.1 * speedup + 0.05 and total >= wall
 
     subjects = git(where, "log", "--format=%s", "main").splitlines()
     assert sorted(subjects[:-1]) == expected_subjects() and len(subjects) == 7

@@ -24,8 +24,10 @@ def command(
     for ws_id, state in result.states.items():
         why = "; ".join(result.reasons.get(ws_id, [])) if state != "integrated" else ""
         typer.echo(f"  {ws_id:<{width}}  {state}" + (f"  ({why})" if why else ""))
-    typer.echo(f"{len(result.target_log) - 1} commits landed on main in {result.seconds:.1f}s; "
-               f"speedup {result.speedup:.2f}x over the sum of task times ({result.total_seconds:.1f}s in all)")
+    # The speedup is task time per second of wall time; building the project is neither.
+    typer.echo(f"{len(result.target_log) - 1} commits landed on main in {result.seconds:.1f}s; speedup "
+               f"{result.speedup:.2f}x ({result.task_seconds:.1f}s of task time in {result.seconds:.1f}s of run time; "
+               f"{result.total_seconds:.1f}s with building the project)")
     if keep:
         typer.echo(f"report: {result.report_html}")
         typer.echo("look around:")
