@@ -131,3 +131,49 @@ def test_ledger_log_subjects_lead_with_the_workstream(tmp_path: Path) -> None:
         if workstreams:
             assert subject.startswith(f"{workstreams[0]}: "), subject
     assert any(s.startswith("ws-2: running → failed") for s in oneline), oneline
+
+
+def test_every_fix_round_keeps_its_log(tmp_path: Path) -> None:
+    from gitflow_uet.project import Project
+    from gitflow_uet.runner import run
+
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".uet" / "config.yaml", "schema_version: 1\ngates: {}\nmax_fix_rounds: 2\n")
+    # Each run of `check` prints which run it is (a counter outside the worktree), then fails.
+    counter = tmp_path / "count"
+    check = f'n=$(($(cat {counter} 2>/dev/null || echo 0) + 1)); echo $n > {counter}; echo "check run $n"; exit 1'
+    write_spec(repo, "ws-1", tasks=[{"id": "edit", "run": "echo fixing"}, {"id": "check", "run": check, "fix": "edit"}])
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec")
+    project = Project.open(repo)
+    assert run(project, workers=1).states == {"ws-1": "failed"}
+    state = project.ledger.state()
+    runs = state.get("workstream", "ws-1")["tasks"]["check"]["runs"]
+    assert [r["label"] for r in runs] == ["check", "check (round 2)", "check (round 3)"]
+    assert [state.blob(r["log"]["blob"]) for r in runs] == [b"check run 1\n", b"check run 2\n", b"check run 3\n"]
+    fixes = state.get("workstream", "ws-1")["tasks"]["edit"]["runs"]
+    assert [r["label"] for r in fixes] == ["edit", "edit (fix 1)", "edit (fix 2)"]
+    shown = uet(repo, "show", "ws-1").stdout
+    assert all(f"check run {n}" in shown for n in (1, 2, 3))
+
+
+def test_run_ends_with_every_failure_and_its_reason(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo one > one.txt"}])
+    write_spec(repo, "ws-2", tasks=[{"id": "boom", "run": "exit 3"}])
+    write_spec(repo, "ws-3", depends_on=["ws-2"], tasks=[{"id": "t", "run": "true"}])
+    done = uet(repo, "run")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "  ws-2: failed: task boom failed: exit 3" in lines, lines
+    assert any(line.startswith("  ws-3: blocked: ") and "ws-2" in line for line in lines), lines
+
+
+def test_the_live_table_keeps_the_reason_in_the_row() -> None:
+    from gitflow_uet.cli.progress import Progress
+
+    progress = Progress(json_lines=False)
+    progress._track("ws-start", {"workstream": "ws-2", "worker": "w1"})
+    progress._track("ws-failed", {"workstream": "ws-2", "reasons": ["task boom failed: exit 3"]})
+    assert progress.rows["ws-2"]["state"] == "failed"
+    assert progress.rows["ws-2"]["note"] == "task boom failed: exit 3"
