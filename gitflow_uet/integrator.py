@@ -135,6 +135,21 @@ class _Run:
                 now = self.ledger.state().state_of("workstream", ws_id) or "planned"
                 self._skip(ws_id, f"nothing queued (workstream is {now})")
 
+    def _conflict_sources(self, base: str | None, tip: str, paths: list[str]) -> list[str]:
+        """Who changed each conflicting path on the target since the patch's base: the
+        landed workstreams (their `Uet-Workstream` trailers), or the commits that did."""
+        from gitflow_uet.git.history import changed_by
+
+        if not base:
+            return []
+        lines = []
+        for path in paths[:10]:
+            found = changed_by(self.repo, base, tip, path)
+            names = list(dict.fromkeys(ws or f"commit {sha[:10]}" for sha, ws in found))
+            if names:
+                lines.append(f"{path} changed on {self.project.config.target} since the base by {', '.join(names)}")
+        return lines
+
     def _skip(self, ws_id: str, reason: str) -> None:
         if ws_id not in self.result.skipped:
             self.result.skipped.append(ws_id)
@@ -164,6 +179,7 @@ class _Run:
             faults.point("integrate.candidate-built")
             if not merge.clean:
                 reasons = [f"conflict: {m}" for m in merge.messages] or [f"conflict: {p}" for p in merge.conflicts]
+                reasons += self._conflict_sources(patch.get("base"), tip, merge.conflicts)
                 self._quarantine(ws_id, patch_id, reasons, "apply-failed", "apply_failed",
                                  {"conflicts": merge.conflicts, "target_tip": tip})
                 return

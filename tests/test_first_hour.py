@@ -177,3 +177,18 @@ def test_the_live_table_keeps_the_reason_in_the_row() -> None:
     progress._track("ws-failed", {"workstream": "ws-2", "reasons": ["task boom failed: exit 3"]})
     assert progress.rows["ws-2"]["state"] == "failed"
     assert progress.rows["ws-2"]["note"] == "task boom failed: exit 3"
+
+
+def test_a_conflict_names_the_workstreams_that_changed_the_path(tmp_path: Path) -> None:
+    from tests.integration_helpers import make_project, queue_patch, record
+
+    repo = make_project(tmp_path / "r", {"shared.txt": "one\ntwo\nthree\n", "far.txt": "x\n"})
+    queue_patch(repo, "ws-a", {"shared.txt": "one\nTWO (a)\nthree\n"})
+    queue_patch(repo, "ws-c", {"far.txt": "y\n"})  # lands too, but never touched shared.txt
+    pid_b = queue_patch(repo, "ws-b", {"shared.txt": "one\nTWO (b)\nthree\n"})
+    done = uet(repo, "integrate")
+    assert done.returncode == 1
+    reason = "shared.txt changed on main since the base by ws-a"
+    assert f"quarantined ws-b: conflict: " in done.stdout and reason in done.stdout, done.stdout
+    assert reason in record(repo, "patch", pid_b)["reasons"]
+    assert "ws-c" not in done.stdout.split("quarantined ws-b", 1)[1]
