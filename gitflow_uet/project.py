@@ -31,6 +31,8 @@ class Project:
     def config(self) -> Config:
         from gitflow_uet.config import load_config
 
+        # One rule for every command: the main worktree's file (`root`, from any worktree or
+        # subfolder), as it is on disk; a workstream's worktree holds an older copy, or none.
         return load_config(self.root)
 
     @cached_property

@@ -192,3 +192,23 @@ def test_a_conflict_names_the_workstreams_that_changed_the_path(tmp_path: Path) 
     assert f"quarantined ws-b: conflict: " in done.stdout and reason in done.stdout, done.stdout
     assert reason in record(repo, "patch", pid_b)["reasons"]
     assert "ws-c" not in done.stdout.split("quarantined ws-b", 1)[1]
+
+
+def test_every_command_reads_the_main_worktrees_config_as_on_disk(tmp_path: Path) -> None:
+    import json
+
+    repo = make_repo(tmp_path / "repo")
+    write_spec(repo, "ws-1")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec")
+    started = uet(repo, "start", "ws-1")
+    assert started.returncode == 0, started.stderr
+    worktree = Path(started.stdout.strip().splitlines()[-1])
+    assert (worktree / ".uet" / "config.yaml").is_file()
+    # Edited, not committed: the worktree still holds the committed `gates: {}`.
+    write(repo / ".uet" / "config.yaml", "schema_version: 1\ngates: {where: 'pwd > where.txt'}\n")
+    done = uet(worktree, "gate", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [g["name"] for g in doc["gates"]] == ["where"]
+    assert (worktree / "where.txt").read_text().strip() == str(worktree.resolve())  # gates run where you are
