@@ -167,6 +167,8 @@ def test_run_ends_with_every_failure_and_its_reason(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert "  ws-2: failed: task boom failed: exit 3" in lines, lines
     assert any(line.startswith("  ws-3: blocked: ") and "ws-2" in line for line in lines), lines
+    report = uet(repo, "report").stdout.splitlines()  # piped: the table has its header line
+    assert report[1].split("\t") == ["workstream", "outcome", "worker", "duration", "wait", "queue wait", "gates"]
 
 
 def test_the_live_table_keeps_the_reason_in_the_row() -> None:
