@@ -40,6 +40,7 @@ def test_a_missing_target_is_refused_with_exit_2(tmp_path: Path, command: list[s
     assert git(repo, "for-each-ref", "refs/uet", "refs/heads/uet/") == ""  # nothing recorded, nothing started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gates", ["{}", "{smoke: 'true'}"])
 def test_a_config_without_the_default_gate_works(tmp_path: Path, gates: str) -> None:
     repo = make_repo(tmp_path / "repo")
@@ -54,6 +55,7 @@ def test_a_config_without_the_default_gate_works(tmp_path: Path, gates: str) -> 
     assert (git(repo, "show", "main:hi.txt")) == "hi"
 
 
+@pytest.mark.slow
 def test_one_broken_spec_does_not_hide_the_others(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     write_spec(repo, "ws-1", tasks=[{"id": "t", "run": "echo one > one.txt"}])
@@ -87,6 +89,7 @@ def test_piped_status_has_a_header_line(tmp_path: Path) -> None:
     assert lines[1].startswith("ws-1\tplanned")
 
 
+@pytest.mark.slow
 def test_show_and_log_take_the_short_patch_ids_status_prints(tmp_path: Path) -> None:
     import json
     import os
