@@ -23,7 +23,7 @@ EXIT_CODES = (
     ("2", "Bad input or usage: an invalid spec or config, an unknown workstream, an illegal transition, "
           "a missing target branch. One line on stderr names the file, field or workstream."),
     ("3", "An unexpected error (a bug) or a git failure; a crash report is written under .git/uet/reports/."),
-    ("130", "Interrupted (Ctrl-C or SIGTERM)."),
+    ("130, 143", "Interrupted: Ctrl-C (130) or SIGTERM (143)."),
 )
 
 FILES = (
