@@ -104,6 +104,9 @@ class Config(_Strict):
     sparse_worktrees: bool = False
     workers: int = Field(3, ge=1)
     scope_overlap: Literal["serialize", "allow"] = "serialize"
+    merge_drivers: Literal["refuse", "honor"] = Field(
+        "refuse", description="refuse: a path whose attributes name a merge driver other than git's text merge is a "
+        "conflict; honor: git's built-in union/binary/ours drivers decide (a custom driver is always a conflict)")
     max_fix_rounds: int = Field(3, ge=0)
     gate_timeout: int = Field(1800, ge=1, description="seconds a gate may run before its process group is killed")
     max_output_bytes: int = Field(1_000_000, ge=1024, description="output kept per gate or task (head and tail)")
@@ -149,6 +152,7 @@ worktrees: .worktrees           # where workstream worktrees go
 sparse_worktrees: false         # true: a workstream with a scope gets a cone-sparse worktree
 workers: 3
 scope_overlap: serialize        # serialize | allow: workstreams whose declared scopes overlap never run at once
+merge_drivers: refuse           # refuse | honor: may .gitattributes' merge=union/binary/ours decide a conflict
 max_fix_rounds: 3               # how often a task's `fix` is re-run before the workstream fails
 gate_timeout: 1800              # seconds; a gate's whole process group is killed past it
 max_output_bytes: 1000000       # output kept per gate or task (first and last half)

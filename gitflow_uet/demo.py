@@ -162,7 +162,7 @@ def config(python: str = sys.executable, workers: int = 3) -> dict[str, Any]:
 
 def prepare(path: Path, *, workers: int = 3) -> Project:
     """The demo repository at `path` (absent or empty): files, identity, `git uet init`,
-    config and specs, all in one commit on `main`."""
+    config and specs, all in one commit on `main`. The caller closes the project."""
     from gitflow_uet.bootstrap import initialize
 
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -170,21 +170,21 @@ def prepare(path: Path, *, workers: int = 3) -> Project:
     path.mkdir(parents=True, exist_ok=True)
     path = path.resolve()
     # Not a repository yet: a Repo on the bare path is only the door for `git init`.
-    door = Repo(path, path / ".git", path / ".git")
-    door.run("init", "--quiet", "--initial-branch=main")
-    # The user's machine may have no identity (or signing on): the demo brings its own.
-    for key, value in (("user.name", "git uet demo"), ("user.email", "demo@git-uet.invalid"),
-                       ("commit.gpgsign", "false")):
-        door.run("config", "--local", key, value)
+    with Repo(path, path / ".git", path / ".git") as door:
+        door.run("init", "--quiet", "--initial-branch=main")
+        # The user's machine may have no identity (or signing on): the demo brings its own.
+        for key, value in (("user.name", "git uet demo"), ("user.email", "demo@git-uet.invalid"),
+                           ("commit.gpgsign", "false")):
+            door.run("config", "--local", key, value)
     for name, text in FILES.items():
         _write(path / name, text)
-    project = Project.open(path)
-    initialize(project)
-    _write(path / ".uet" / "config.yaml", yaml.safe_dump(config(workers=workers), sort_keys=False, width=200))
-    for doc in specs():
-        _write(path / "workstreams" / f"{doc['id']}.yaml", yaml.safe_dump(doc, sort_keys=False, width=200))
-    project.repo.run("add", "--all")
-    project.repo.run("commit", "--quiet", "--no-verify", "-m", "calc 0.1.0: add and sub, tests, demo tools")
+    with Project.open(path) as project:
+        initialize(project)
+        _write(path / ".uet" / "config.yaml", yaml.safe_dump(config(workers=workers), sort_keys=False, width=200))
+        for doc in specs():
+            _write(path / "workstreams" / f"{doc['id']}.yaml", yaml.safe_dump(doc, sort_keys=False, width=200))
+        project.repo.run("add", "--all")
+        project.repo.run("commit", "--quiet", "--no-verify", "-m", "calc 0.1.0: add and sub, tests, demo tools")
     return Project.open(path)  # afresh: the config written above replaced init's defaults
 
 
@@ -192,16 +192,20 @@ def run_demo(path: Path | None = None, *, workers: int = 3, on_event: Emit | Non
     """Build the demo project (in a new temporary folder when `path` is None), run every
     workstream, write the HTML report to `.git/uet/report.html`, and compare the outcome
     with the design."""
-    from gitflow_uet.report import build_report
-    from gitflow_uet.report_html import render_html
-    from gitflow_uet.runner import run
-
     if workers < 2:
         # One worker runs `version` and `hotfix-version` one after the other: no conflict to show.
         raise UsageError("--workers must be at least 2: the demo's conflict needs two workstreams at once")
     begun = time.monotonic()
     where = Path(tempfile.mkdtemp(prefix="uet-demo-")) if path is None else path
-    project = prepare(where, workers=workers)
+    with prepare(where, workers=workers) as project:
+        return _run_and_compare(project, begun, workers, on_event)
+
+
+def _run_and_compare(project: Project, begun: float, workers: int, on_event: Emit | None) -> DemoResult:
+    from gitflow_uet.report import build_report
+    from gitflow_uet.report_html import render_html
+    from gitflow_uet.runner import run
+
     result = run(project, workers=workers, on_event=on_event)
     report = build_report(project, result.run_id)
     html_path = project.repo.uet_dir / "report.html"

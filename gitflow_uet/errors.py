@@ -1,6 +1,8 @@
 """One error root. A UetError is a user-facing failure: one line, one exit code.
 
-Anything else that escapes is a bug: the CLI writes a report under .git/uet/ and exits 3.
+Exit 2 is bad input or an environment problem the user can fix (the line names the cause
+and the fix); exit 3 is a bug or a git failure nobody foresaw: the CLI always writes a
+report under .git/uet/reports/ for it and says where.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ class StaleLockError(LedgerError):
 
 
 class GitError(UetError):
-    """A git command failed in a way the caller did not expect."""
+    """A git command failed in a way the caller did not expect (exit 3, with a report)."""
 
     exit_code = 3
+
+
+class EnvironmentProblem(GitError):
+    """git failed because of a state of the repository or machine the user can fix (a ref
+    that blocks one of ours, a path git refuses to check out, a full disk): the message
+    names the cause and the fix. A GitError still, for the callers that handle any git
+    failure, but exit 2 and no report: it is not a bug."""
+
+    exit_code = 2

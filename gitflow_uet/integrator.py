@@ -175,7 +175,7 @@ class _Run:
         for attempt in range(1, MAX_REBUILDS + 1):
             tip = read_target(self.project)
             guard_checkout(self.checkout, self.project, files, f"cannot land {ws_id}")
-            merge = merge_trees(self.repo, tip, head)
+            merge = merge_trees(self.repo, tip, head, drivers=self.project.config.merge_drivers)
             faults.point("integrate.candidate-built")
             if not merge.clean:
                 reasons = [f"conflict: {m}" for m in merge.messages] or [f"conflict: {p}" for p in merge.conflicts]

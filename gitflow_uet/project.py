@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 
 class Project:
+    """Open with `Project.open()` and close when done (`with Project.open() as project:`):
+    closing ends the repository's long-lived git reader."""
+
     def __init__(self, repo: Repo):
         self.repo = repo
         self.root: Path = repo.root
@@ -26,6 +29,15 @@ class Project:
     @classmethod
     def open(cls, path: Path | str | None = None) -> Project:
         return cls(Repo.discover(path))
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.repo.close()
 
     @cached_property
     def config(self) -> Config:

@@ -103,7 +103,7 @@ def _revert_one(project: Project, lease: Lease, checkout: Worktree | None, ws_id
         tip = read_target(project)
         if not commit or not is_ancestor(repo, commit, tip):
             raise UsageError(f"{ws_id}'s commit {commit} is not on {project.config.target}; nothing to revert")
-        merge = revert_tree(repo, commit, tip)
+        merge = revert_tree(repo, commit, tip, drivers=project.config.merge_drivers)
         faults.point("rollback.built")
         if not merge.clean:
             raise RollbackRefused(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     all stays exit 5."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and _deselected:
         session.exitstatus = pytest.ExitCode.OK
+
+
+@pytest.fixture(autouse=True)
+def close_repos() -> Iterator[None]:
+    """A test that opens a Project or Repo inline (`Project.open(repo).ledger...`) leaves
+    its `git cat-file --batch` running: close whatever the test left open."""
+    yield
+    from gitflow_uet.git import Repo
+
+    for repo in Repo.open_repos():
+        repo.close()

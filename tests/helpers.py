@@ -33,7 +33,8 @@ def make_repo(path: Path, files: dict[str, str] | None = None, *, uet: bool = Tr
         from gitflow_uet.bootstrap import initialize
         from gitflow_uet.project import Project
 
-        initialize(Project.open(path))
+        with Project.open(path) as project:
+            initialize(project)
         write(path / ".uet" / "config.yaml", "schema_version: 1\ngates: {}\nintegrate_gates: []\n"
               "hook_gates: {pre-commit: [], pre-push: []}\n")
     git(path, "add", "-A")

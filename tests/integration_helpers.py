@@ -72,23 +72,24 @@ def queue_patch(
     numstat = git(repo, "diff", "--numstat", start, head).splitlines()
     lines = sum(int(a) + int(d) for a, d, _ in (row.split("\t") for row in numstat))
     patch_id = str(ulid.ULID())
-    ledger = Project.open(repo).ledger
-    _append(ledger, [Change("workstream", ws_id, "planned", "plan", {"title": title})])
-    where = None
-    if worktree:
-        where = f".worktrees/{ws_id}"
-        git(repo, "worktree", "add", "-q", where, f"uet/{ws_id}")
-    _append(ledger, [Change("workstream", ws_id, "running", "start",
-                            {"branch": f"uet/{ws_id}", "base": start, "worktree": where, "attempt": 1})])
-    _append(ledger, [
-        Change("patch", patch_id, "created", "submit", {
-            "workstream": ws_id, "sha256": hashlib.sha256(diff).hexdigest(), "diff": Blob(diff),
-            "base": start, "head": head, "files": sorted(files), "lines": lines,
-            "priority": Priority(priority).rank, "depends_on": list(depends_on)}),
-        Change("patch", patch_id, "validated", "submit"),
-        Change("patch", patch_id, "queued", "submit"),
-        Change("workstream", ws_id, "submitted", "submit", {"patch": patch_id}),
-    ])
+    with Project.open(repo) as project:
+        ledger = project.ledger
+        _append(ledger, [Change("workstream", ws_id, "planned", "plan", {"title": title})])
+        where = None
+        if worktree:
+            where = f".worktrees/{ws_id}"
+            git(repo, "worktree", "add", "-q", where, f"uet/{ws_id}")
+        _append(ledger, [Change("workstream", ws_id, "running", "start",
+                                {"branch": f"uet/{ws_id}", "base": start, "worktree": where, "attempt": 1})])
+        _append(ledger, [
+            Change("patch", patch_id, "created", "submit", {
+                "workstream": ws_id, "sha256": hashlib.sha256(diff).hexdigest(), "diff": Blob(diff),
+                "base": start, "head": head, "files": sorted(files), "lines": lines,
+                "priority": Priority(priority).rank, "depends_on": list(depends_on)}),
+            Change("patch", patch_id, "validated", "submit"),
+            Change("patch", patch_id, "queued", "submit"),
+            Change("workstream", ws_id, "submitted", "submit", {"patch": patch_id}),
+        ])
     return patch_id
 
 
@@ -124,11 +125,13 @@ def _git_env(repo: Path, env: dict[str, str], *args: str) -> str:
 
 
 def state_of(repo: Path, kind: str, item_id: str) -> str | None:
-    return Project.open(repo).ledger.state().state_of(kind, item_id)
+    with Project.open(repo) as project:
+        return project.ledger.state().state_of(kind, item_id)
 
 
 def record(repo: Path, kind: str, item_id: str) -> dict:
-    found = Project.open(repo).ledger.state().get(kind, item_id)
+    with Project.open(repo) as project:
+        found = project.ledger.state().get(kind, item_id)
     assert found is not None, f"no {kind} {item_id} in the ledger"
     return found
 

@@ -151,18 +151,19 @@ def _run_json_read(command: str, item: str | None, limit: int | None) -> int:
     from gitflow_uet.project import Project
 
     try:
-        project = Project.open()
-        if command == "status":
-            emit_json(views.status(project))
-        elif command == "show":
-            assert item is not None
-            emit_json(views.show(project, item))
-        else:
-            emit_json({"entries": views.log(project, item, limit)})
-        warn_specs(project)
+        with Project.open() as project:
+            if command == "status":
+                emit_json(views.status(project))
+            elif command == "show":
+                assert item is not None
+                emit_json(views.show(project, item))
+            else:
+                emit_json({"entries": views.log(project, item, limit)})
+            warn_specs(project)
     except UetError as err:
-        print(f"git uet: {err}", file=sys.stderr)
-        return err.exit_code
+        from gitflow_uet.cli.errors import report_error
+
+        return report_error(err)
     except KeyboardInterrupt:
         print("git uet: interrupted", file=sys.stderr)
         return 130

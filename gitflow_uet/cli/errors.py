@@ -1,5 +1,6 @@
 """Error handling at the edge: a UetError is one line on stderr and its exit code; anything
-else is a bug, written up in a report under .git/uet/ (exit 3)."""
+else is a bug, written up in a report under .git/uet/ (exit 3). Exit 3 always comes with a
+report, whether the error was foreseen (a GitError nobody classified) or not."""
 
 from __future__ import annotations
 
@@ -27,8 +28,7 @@ def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
         # return value instead of raising it.
         code = app(args=argv, prog_name="git uet", standalone_mode=False)
     except UetError as err:
-        _say(f"git uet: {err}")
-        return err.exit_code
+        return report_error(err)
     except _EXIT as ex:
         return int(getattr(ex, "exit_code", 0) or 0)
     except _ABORT:
@@ -52,6 +52,15 @@ def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
         _say(f"git uet: internal error (a bug); report written to {where}")
         return UNEXPECTED_EXIT
     return code if isinstance(code, int) else 0
+
+
+def report_error(err: UetError) -> int:
+    """Say a UetError; one with exit 3 is also written up, with its traceback."""
+    _say(f"git uet: {err}")
+    if err.exit_code == UNEXPECTED_EXIT:
+        where = write_report(traceback.format_exc())
+        _say(f"git uet: internal error; report written to {where}")
+    return err.exit_code
 
 
 def _say(line: str) -> None:

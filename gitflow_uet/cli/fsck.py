@@ -11,7 +11,8 @@ def command(
     from gitflow_uet.fsck import fsck
     from gitflow_uet.project import Project
 
-    report = fsck(Project.open(), repair=repair)
+    with Project.open() as project:
+        report = fsck(project, repair=repair)
     if json_:
         emit_json(report.to_json())
     else:

@@ -21,14 +21,14 @@ def command(
 
     if names and hook:
         raise UsageError("give gate names or --hook, not both")
-    project = Project.open()
-    config = project.config
+    with Project.open() as project:  # gates need the config and the root, not the repository
+        config, root = project.config, project.repo.here
     selected = gates_for_hook(config, hook) if hook else list(names or config.integrate_gates)
     check_names(selected, config.gates)
     width = max((len(n) for n in selected), default=0)
     # Every gate runs even after a red one: whoever asked sees all that is wrong at once.
     results = run_gates(
-        selected, config.gates, project.repo.here,
+        selected, config.gates, root,
         timeout=getattr(config, "gate_timeout", 1800),
         max_output=getattr(config, "max_output_bytes", 1_000_000),
         on_result=None if json_ else (lambda r: show(r, width)),
@@ -36,7 +36,7 @@ def command(
     )
     ok = all(r.ok for r in results)
     if json_:
-        emit_json({"ok": ok, "root": str(project.repo.here), "gates": [r.to_json() for r in results]})
+        emit_json({"ok": ok, "root": str(root), "gates": [r.to_json() for r in results]})
     elif not selected:
         typer.echo("no gates to run")
     if not ok:

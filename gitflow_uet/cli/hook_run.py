@@ -18,8 +18,9 @@ def command(
     # Only pre-push gets input from git; reading a terminal would hang a hand-run hook.
     stdin = b"" if hook != "pre-push" or sys.stdin.isatty() else sys.stdin.buffer.read()
     # git shows a hook's stderr to the user; stdout of some hooks is swallowed or redirected.
-    results = run_hook(Project.open(), hook, list(args or []), stdin,
-                       on_result=lambda r: show(r, len(r.name), err=True))
+    with Project.open() as project:
+        results = run_hook(project, hook, list(args or []), stdin,
+                           on_result=lambda r: show(r, len(r.name), err=True))
     if not all(r.ok for r in results):
         red = next(r for r in results if not r.ok)
         refused = "commit" if hook == "pre-commit" else "push"

@@ -12,7 +12,7 @@ def command(
 
     if action not in ("install", "uninstall"):
         raise UsageError(f"unknown action {action!r}: use `git uet hooks install` or `git uet hooks uninstall`")
-    project = Project.open()
-    messages = hooks.install(project) if action == "install" else hooks.uninstall(project)
+    with Project.open() as project:
+        messages = hooks.install(project) if action == "install" else hooks.uninstall(project)
     for message in messages:
         typer.echo(message)

@@ -7,7 +7,8 @@ def command() -> None:
     from gitflow_uet.bootstrap import initialize
     from gitflow_uet.project import Project
 
-    result = initialize(Project.open())
+    with Project.open() as project:
+        result = initialize(project)
     if not result.changed:
         typer.echo("already initialized: nothing changed")
         return

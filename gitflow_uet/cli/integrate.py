@@ -68,9 +68,10 @@ def command(
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        project = Project.open()
-        project.require_target()
-        result = integrate(project, list(workstreams) if workstreams else None, on_event=show_progress, wait=wait)
+        with Project.open() as project:
+            project.require_target()
+            result = integrate(project, list(workstreams) if workstreams else None, on_event=show_progress,
+                               wait=wait)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

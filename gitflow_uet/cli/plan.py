@@ -14,17 +14,17 @@ def command(
 
     if json_ and mermaid:
         raise UsageError("--json and --mermaid are exclusive: choose one")
-    project = Project.open()
-    project.require_target()
-    specs = project.specs
-    warn_specs(project, broken=False)
-    plan = plan_from(specs, gates=project.config.gates)
+    with Project.open() as project:
+        project.require_target()
+        specs, config = project.specs, project.config
+        warn_specs(project, broken=False)
+    plan = plan_from(specs, gates=config.gates)
     if json_:
         emit_json(to_json(plan))
     elif mermaid:
         typer.echo(to_mermaid(plan, specs), nl=False)
     elif not specs:
-        typer.echo(f"no workstreams in {project.config.workstreams}/: nothing to plan")
+        typer.echo(f"no workstreams in {config.workstreams}/: nothing to plan")
     else:
         for number, wave in enumerate(plan.waves, start=1):
             typer.echo(f"wave {number} (width {len(wave)}): {', '.join(wave)}")

@@ -15,7 +15,8 @@ def command(
     from gitflow_uet.project import Project
     from gitflow_uet.report import build_report
 
-    report = build_report(Project.open(), run)
+    with Project.open() as project:
+        report = build_report(project, run)
     if html is not None:
         from gitflow_uet.report_html import render_html
 

@@ -12,25 +12,25 @@ def command(
     from gitflow_uet.project import Project
     from gitflow_uet.workstreams import in_states, reset
 
-    project = Project.open()
-    states = (("failed",) if failed else ()) + (("quarantined",) if quarantined else ())
-    ids = list(dict.fromkeys([*(ws or []), *in_states(project, states)]))
-    if not ids:
-        if not states:
-            raise UsageError("name the workstreams to reset (or --failed / --quarantined)")
-        typer.echo(f"nothing to reset: no workstream is {' or '.join(states)}")
-        return
-    errors = 0
-    for ws_id in ids:
-        try:
-            saved = reset(project, ws_id)
-        except UetError as err:
-            typer.echo(f"git uet: {err}", err=True)
-            errors += 1
-            continue
-        record = project.ledger.state().get("workstream", ws_id) or {}
-        typer.echo(f"{ws_id}: planned (attempt {record.get('attempt', '?')})")
-        for ref in saved:
-            typer.echo(f"{ws_id}: uncommitted work saved in {ref} (`git checkout {ref} -- .` brings it back)")
-    if errors:
-        raise typer.Exit(2)
+    with Project.open() as project:
+        states = (("failed",) if failed else ()) + (("quarantined",) if quarantined else ())
+        ids = list(dict.fromkeys([*(ws or []), *in_states(project, states)]))
+        if not ids:
+            if not states:
+                raise UsageError("name the workstreams to reset (or --failed / --quarantined)")
+            typer.echo(f"nothing to reset: no workstream is {' or '.join(states)}")
+            return
+        errors = 0
+        for ws_id in ids:
+            try:
+                saved = reset(project, ws_id)
+            except UetError as err:
+                typer.echo(f"git uet: {err}", err=True)
+                errors += 1
+                continue
+            record = project.ledger.state().get("workstream", ws_id) or {}
+            typer.echo(f"{ws_id}: planned (attempt {record.get('attempt', '?')})")
+            for ref in saved:
+                typer.echo(f"{ws_id}: uncommitted work saved in {ref} (`git checkout {ref} -- .` brings it back)")
+        if errors:
+            raise typer.Exit(2)

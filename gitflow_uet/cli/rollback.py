@@ -14,7 +14,8 @@ def command(
     from gitflow_uet.project import Project
     from gitflow_uet.rollback import rollback
 
-    done = rollback(Project.open(), workstream, cascade=cascade, on_event=show_progress, wait=wait)
+    with Project.open() as project:
+        done = rollback(project, workstream, cascade=cascade, on_event=show_progress, wait=wait)
     if json_:
         emit_json({"rolled_back": done})
         return

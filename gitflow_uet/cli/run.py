@@ -37,10 +37,11 @@ def command(
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     project = Project.open()
-    project.require_target()
-    warn_specs(project, broken=False)
+    with project:  # closed on every way out; reopened for the run below
+        project.require_target()
+        warn_specs(project, broken=False)
     try:
-        with Progress(json_) as progress:
+        with project, Progress(json_) as progress:
             result = run(project, workstreams or None, workers=workers, on_event=progress, stop=stop)
     except RunCancelled as cancelled:
         back = f" ({', '.join(cancelled.released)})" if cancelled.released else ""

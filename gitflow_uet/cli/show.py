@@ -13,9 +13,9 @@ def command(
     from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.project import Project
 
-    project = Project.open()
-    doc = views.show(project, item)
-    warn_specs(project)
+    with Project.open() as project:
+        doc = views.show(project, item)
+        warn_specs(project)
     if json_:
         # Plain `--json` calls are answered by cli/__init__.py without typer, with this same
         # document (tests/test_fast_paths.py holds the two together).

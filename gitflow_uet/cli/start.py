@@ -13,5 +13,6 @@ def command(
     from gitflow_uet.project import Project
     from gitflow_uet.workstreams import start
 
-    result = start(Project.open(), ws, force=force, from_quarantine=from_quarantine)
+    with Project.open() as project:
+        result = start(project, ws, force=force, from_quarantine=from_quarantine)
     typer.echo(str(result.path))

@@ -11,9 +11,9 @@ def command(
     from gitflow_uet.project import Project
     from gitflow_uet.workstreams import submit, workstream_here
 
-    project = Project.open()
-    ws = ws or workstream_here(project)
-    result = submit(project, ws)
+    with Project.open() as project:
+        ws = ws or workstream_here(project)
+        result = submit(project, ws)
     if json_:
         emit_json({"workstream": ws, "patch": result.patch_id, "ok": result.ok,
                    "queued": result.queued, "reasons": result.reasons})

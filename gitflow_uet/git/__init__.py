@@ -11,22 +11,31 @@ differs from a cached one in a few entries by splicing them between the raw byte
 others: the ledger's 256-entry fan-out trees cost a dict lookup and a byte copy, not 256
 entry objects, on every append.
 
-Our own git calls never run repository hooks or fsmonitor, and never inherit the
-`GIT_DIR`/`GIT_INDEX_FILE`/... variables git sets when it runs *us* from a hook.
+Our own git calls never run a command the repository configured: hooks, fsmonitor, filter
+drivers, commit signing (`gpg.program`), merge drivers, pagers, external diffs and textconv
+are all off (`_SAFE_CONFIG`, `Repo._filter_off`, `git/merge.py`, `git/diffs.py`). They
+never inherit the `GIT_DIR`/`GIT_INDEX_FILE`/... variables git sets when it runs *us* from a
+hook.
+
+A `Repo` holds one long-lived `git cat-file --batch`: close it (`close()`, or use the Repo
+as a context manager) when done; a Repo dropped without closing is closed when collected.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
+import weakref
 from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
-from gitflow_uet.errors import GitError, NotARepository, StaleLockError
+from gitflow_uet.errors import EnvironmentProblem, GitError, NotARepository, StaleLockError, UetError
+from gitflow_uet.git import gchold
 from gitflow_uet.git.catfile import CatFile, parse_batch, scratch_file
 from gitflow_uet.git.trees import (
     MODE_BLOB, MODE_EXEC, MODE_GITLINK, MODE_LINK, MODE_TREE, ParsedTree, TreeEntry, encode_entry,
@@ -58,9 +67,22 @@ _KEPT = {
     "GIT_TERMINAL_PROMPT", "GIT_HTTP_USER_AGENT", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
     "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE_PERFORMANCE",
 }
+# Every git call carries these: the repository's config and attributes may name programs
+# (hooks, fsmonitor, signing, pagers, merge drivers); none of them may run on our behalf.
+# Filter drivers are neutralised per repository (`Repo._filter_off`: their names are only
+# known from the config); external diff and textconv are per-command options
+# (`--no-ext-diff --no-textconv`, git/diffs.py); merge drivers are checked before any merge
+# (git/merge.py) and `merge.default` is pinned to git's own text merge here.
 _SAFE_CONFIG = (
+    "--no-pager",
     "-c", "core.hooksPath=/dev/null",
     "-c", "core.fsmonitor=false",
+    "-c", "core.pager=cat",
+    "-c", "commit.gpgSign=false",
+    "-c", "tag.gpgSign=false",
+    "-c", "push.gpgSign=false",
+    "-c", "log.showSignature=false",
+    "-c", "merge.default=text",
     "-c", "gc.auto=0",
     "-c", "maintenance.auto=false",
     "-c", "advice.detachedHead=false",
@@ -129,7 +151,11 @@ class Completed(NamedTuple):
 
 
 class Repo:
-    """A repository as seen from one of its worktrees."""
+    """A repository as seen from one of its worktrees.
+
+    Its lifetime is the `git cat-file --batch` it starts on the first object read: `close()`
+    (or `with Repo.discover(...) as repo:`) ends that process; a read after it starts a new one.
+    """
 
     def __init__(self, root: Path, git_dir: Path, common_dir: Path, here: Path | None = None):
         self.root = root
@@ -140,6 +166,39 @@ class Repo:
         self.here = here or root
         self._trees: OrderedDict[str, ParsedTree] = OrderedDict()
         self._commit_trees: dict[str, str] = {}
+        self._filters: tuple[tuple[int, ...], tuple[str, ...]] | None = None
+        self._cat = CatFile(["git", *_SAFE_CONFIG, "cat-file", "--batch"], root, clean_env())
+        self._gc = gchold.Share(common_dir)
+        # A Repo dropped without close() still ends its cat-file and its gc hold when it is
+        # collected (or when the interpreter exits).
+        weakref.finalize(self, _finish, self._cat, self._gc)
+        _LIVE.add(self)
+
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the long-lived `git cat-file --batch` (if one runs) and give back the gc hold
+        (if taken). Idempotent."""
+        _finish(self._cat, self._gc)
+
+    def hold_gc(self) -> None:
+        """Keep `git gc` from starting (and wait for a running one) until `close()`: called
+        before writing objects that no ref holds yet. See git/gchold.py."""
+        self._gc.take()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether this Repo has a `git cat-file --batch` running or holds gc off right now."""
+        return self._cat.running or self._gc.held
+
+    @staticmethod
+    def open_repos() -> list[Repo]:
+        """Every Repo of this process still open (for leak checks in tests)."""
+        return [repo for repo in list(_LIVE) if repo.is_open]
 
     # -- finding ----------------------------------------------------------------------------
 
@@ -180,7 +239,7 @@ class Repo:
         timeout: float | None = None,
     ) -> Completed:
         proc = subprocess.run(
-            ["git", *_SAFE_CONFIG, *args],
+            ["git", *_SAFE_CONFIG, *self._filter_off, *args],
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
@@ -195,35 +254,40 @@ class Repo:
         """Run a git command that is expected to succeed; its stdout."""
         done = self.run_result(*args, input=input, env=env, cwd=cwd)
         if done.code != 0:
-            raise GitError(f"git {args[0]} failed: {done.message}")
+            raise failure(_subcommand(args), done)
         return done.out
 
     def filter_off_args(self) -> list[str]:
-        """`-c` pairs that turn every configured filter driver into a no-op, for commands
-        that check files out: our worktrees never run a repository's clean/smudge code."""
+        """The `-c` pairs that neutralise the repository's filter drivers. Every call through
+        `run`/`run_result` already carries them; kept for callers that spell them out."""
         return list(self._filter_off)
 
-    @cached_property
+    @property
     def _filter_off(self) -> tuple[str, ...]:
-        done = self.run_result("config", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$")
+        """`-c` pairs that make every configured filter driver a no-op: an empty `process`
+        makes git skip `clean`/`smudge` too, and an empty command runs nothing, so content
+        goes in and out of the object store byte for byte and no clean/smudge code runs.
+
+        Re-read when a config file changes (a task may add a driver mid-run)."""
+        key = _config_stamp(self.common_dir / "config", self.git_dir / "config.worktree")
+        cached = self._filters
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        proc = subprocess.run(
+            ["git", *_SAFE_CONFIG, "config", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process|required)$"],
+            cwd=self.root, env=clean_env(), capture_output=True, stdin=subprocess.DEVNULL)
         names = set()
-        for item in zsplit(done.out):
-            key = item.split("\n", 1)[0]
-            names.add(key[len("filter."):key.rfind(".")])
+        for item in zsplit(proc.stdout):
+            key_name = item.split("\n", 1)[0]
+            names.add(key_name[len("filter."):key_name.rfind(".")])
         args: list[str] = []
         for name in sorted(names):
-            args += ["-c", f"filter.{name}.clean=cat", "-c", f"filter.{name}.smudge=cat",
+            args += ["-c", f"filter.{name}.clean=", "-c", f"filter.{name}.smudge=",
                      "-c", f"filter.{name}.process=", "-c", f"filter.{name}.required=false"]
-        return tuple(args)
+        self._filters = (key, tuple(args))
+        return self._filters[1]
 
     # -- objects ----------------------------------------------------------------------------
-
-    @cached_property
-    def _cat(self) -> CatFile:
-        return CatFile(["git", *_SAFE_CONFIG, "cat-file", "--batch"], self.root, clean_env())
-
-    def close(self) -> None:
-        self._cat.close()
 
     def rev_parse(self, rev: str) -> str | None:
         done = self.run_result("rev-parse", "-q", "--verify", "--end-of-options", rev)
@@ -242,7 +306,9 @@ class Repo:
         """(type, content) through the long-lived `cat-file --batch`."""
         found = self._cat.read(sha)
         if found is None:
-            raise GitError(f"object {sha} is missing")
+            raise EnvironmentProblem(
+                f"object {sha} is missing from the repository (was it pruned by a `git prune` or "
+                "`git gc --force`?); `git uet fsck` lists everything missing and the refs that need it")
         return found[1], found[2]
 
     def read_blob(self, sha: str) -> bytes:
@@ -309,11 +375,23 @@ class Repo:
         return LooseObjectDB(str(self.common_dir / "objects"))
 
     def _store(self, kind: str, data: bytes) -> str:
+        """Write an object (loose, in-process) and return its id. Under the gc hold, so no
+        `git gc` prunes it before a ref holds it; an object that was already there is
+        freshened as git freshens it (its mtime bumped), because gitdb would skip it and an
+        old unreachable copy is exactly what a grace-period prune takes."""
         from io import BytesIO
 
         from gitdb import IStream
 
-        return self._loose.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
+        self.hold_gc()
+        sha = self._loose.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
+        try:
+            os.utime(self.common_dir / "objects" / sha[:2] / sha[2:])
+        except FileNotFoundError:  # packed only? then gitdb wrote no loose copy: write one
+            self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        except OSError:
+            pass
+        return sha
 
     def write_blob(self, data: bytes) -> str:
         return self._store("blob", data)
@@ -411,7 +489,7 @@ class Repo:
         env = clean_env()
         with scratch_file() as out:
             lister = subprocess.Popen(
-                ["git", *_SAFE_CONFIG, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
+                ["git", *_SAFE_CONFIG, *self._filter_off, "ls-tree", "-r", "--object-only", treeish], cwd=self.root,
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             try:
                 reader = subprocess.Popen(
@@ -437,6 +515,7 @@ class Repo:
         Raises RefMoved when any ref is not at its expected value, RefLocked when another
         process holds a lock right now, StaleLockError when a lock was left by a dead one.
         """
+        self.hold_gc()
         lines = []
         for u in updates:
             new, old = u.new or ZERO, u.old or ZERO
@@ -461,7 +540,7 @@ class Repo:
             actual = self.read_ref(u.ref)
             if actual != u.old:
                 raise RefMoved(u.ref, u.old, actual)
-        raise GitError(f"git update-ref failed: {done.message}")
+        raise failure("update-ref", done)
 
     def update_ref(self, ref: str, new: str | None, old: str | None, reason: str) -> None:
         self.update_refs([RefUpdate(ref, new, old)], reason)
@@ -502,7 +581,74 @@ def lock_age(path: Path) -> float | None:
         return None
 
 
+_LIVE: weakref.WeakSet[Repo] = weakref.WeakSet()
+
+
+def _finish(cat: CatFile, share: gchold.Share) -> None:
+    cat.close()
+    share.give_back()
+
+
+def _subcommand(args: Sequence[str]) -> str:
+    """The git command in an argv that may start with `-c key=value` pairs and options."""
+    i = 0
+    while i < len(args):
+        if args[i] == "-c":
+            i += 2
+        elif args[i].startswith("-"):
+            i += 1
+        else:
+            return args[i]
+    return args[0] if args else "?"
+
+
+def _config_stamp(*paths: Path) -> tuple[int, ...]:
+    stamp: list[int] = []
+    for path in paths:
+        try:
+            st = path.stat()
+            stamp += [st.st_mtime_ns, st.st_size, st.st_ino]
+        except OSError:
+            stamp += [0, 0, 0]
+    return tuple(stamp)
+
+
 def _local_offset(stamp: int) -> str:
     offset = time.localtime(stamp).tm_gmtoff // 60
     sign = "+" if offset >= 0 else "-"
     return f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+
+
+# git's messages for states of the repository or machine that the user can fix (LC_ALL=C).
+_BLOCKING_REF = re.compile(r"'(refs/[^']+)' exists; cannot create '(refs/[^']+)'")
+_INVALID_PATH = re.compile(r"invalid path '([^']*)'")
+_NO_SPACE = "No space left on device"
+_DENIED = re.compile(r"(?:unable to|could not|cannot) [^:]*'([^']+)'[^\n]*Permission denied|"
+                     r"'([^']+)'[^\n]*: Permission denied")
+
+
+def failure(command: str, done: Completed) -> UetError:
+    """The error for a failed git command: an EnvironmentProblem (exit 2, cause and fix)
+    when git's message names a state the user can fix, else a GitError (exit 3, reported)."""
+    text = done.err.decode("utf-8", "replace")
+    found = _BLOCKING_REF.search(text)
+    if found:
+        blocker, wanted = found.group(1), found.group(2)
+        return EnvironmentProblem(
+            f"the ref {blocker} blocks {wanted} (git cannot have both a ref and a folder of refs by "
+            f"that name); {blocker} is not git uet's: move it away (`git update-ref -d {blocker}` "
+            "after saving it under another name) and run again")
+    found = _INVALID_PATH.search(text)
+    if found:
+        return EnvironmentProblem(
+            f"git refuses to check out the path {found.group(1)!r} on this machine (git {command}); "
+            "rename or remove that path on the branch that holds it (e.g. `git rm --cached` it and "
+            "commit), then run again")
+    if _NO_SPACE in text:
+        return EnvironmentProblem(f"git {command} failed: no space left on device; free some space and run again")
+    found = _DENIED.search(text)
+    if found:
+        where = found.group(1) or found.group(2)
+        return EnvironmentProblem(f"git {command} failed: permission denied on {where}; "
+                                  "fix its owner or mode and run again")
+    return GitError(f"git {command} failed: {done.message}")

@@ -14,7 +14,8 @@ def apply_patch(worktree: Path, diff: bytes, *, check: bool) -> tuple[bool, str]
     the message being git's complaint on failure.
     """
     args = ["apply", "--whitespace=nowarn"] + (["--check"] if check else []) + ["-"]
-    done = Repo.discover(worktree).run_result(*args, input=diff, cwd=Path(worktree))
+    with Repo.discover(worktree) as repo:
+        done = repo.run_result(*args, input=diff, cwd=Path(worktree))
     if done.code == 0:
         return True, ""
     return False, done.message
@@ -23,8 +24,8 @@ def apply_patch(worktree: Path, diff: bytes, *, check: bool) -> tuple[bool, str]
 def patch_paths(worktree: Path, diff: bytes) -> list[str] | None:
     """The paths git itself reads from `diff` (after a rename, the new name), or None when
     git cannot parse it. Nothing is applied."""
-    done = Repo.discover(worktree).run_result("apply", "--numstat", "-z", "-", input=diff,
-                                              cwd=Path(worktree))
+    with Repo.discover(worktree) as repo:
+        done = repo.run_result("apply", "--numstat", "-z", "-", input=diff, cwd=Path(worktree))
     if done.code != 0:
         return None
     paths = []

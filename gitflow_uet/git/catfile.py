@@ -52,12 +52,26 @@ class CatFile:
             data = read_exact(stdout, size + 1)[:-1]
             return parts[0].decode(), parts[1].decode(), data
 
+    @property
+    def running(self) -> bool:
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
     def close(self) -> None:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 assert self._proc.stdin is not None
-                self._proc.stdin.close()
-                self._proc.wait()
+                try:
+                    self._proc.stdin.close()
+                except OSError:  # the pipe is already broken: it is ending anyway
+                    pass
+                try:
+                    self._proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            if self._proc is not None and self._proc.stdout is not None:
+                self._proc.stdout.close()
             self._proc = None
 
 

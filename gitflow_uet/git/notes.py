@@ -32,6 +32,7 @@ def _identity_env(repo: Repo) -> dict[str, str]:
 
 def add_note(repo: Repo, commit: str, text: str) -> None:
     """Attach `text` to `commit`, replacing any note it had (so a rerun is harmless)."""
+    repo.hold_gc()
     repo.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-m", text, commit, env=_identity_env(repo))
 
 

@@ -208,6 +208,7 @@ def commit_all(repo: Repo, path: Path, message: str) -> str | None:
     there was nothing to commit."""
     if not changed_paths(repo, path):
         return None
+    repo.hold_gc()
     repo.run("add", "--all", cwd=path)
     repo.run("commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message, cwd=path)
     return repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
@@ -216,7 +217,9 @@ def commit_all(repo: Repo, path: Path, message: str) -> str | None:
 def fast_forward_checkout(repo: Repo, path: Path, old: str, new: str) -> None:
     """Bring a checkout whose branch moved from `old` to `new` forward, as
     `git merge --ff-only` would have: index and files follow, local edits are kept
-    (two-tree `read-tree -m -u` refuses rather than overwrite them)."""
+    (two-tree `read-tree -m -u` refuses rather than overwrite them). The index is
+    refreshed first, as `git merge` does: a file only touched is not a local edit."""
+    repo.run_result("update-index", "-q", "--refresh", cwd=path)  # exit 1 lists real edits: read-tree refuses those
     repo.run(*repo.filter_off_args(), "read-tree", "-m", "-u", old, new, cwd=path)
 
 
