@@ -18,7 +18,8 @@ from gitflow_uet.candidates import INTEGRATE_WORKTREE, note_text
 from gitflow_uet.errors import GitError, UetError
 from gitflow_uet.git import STALE_LOCK_SECONDS, RefMoved, RefUpdate, lock_age
 from gitflow_uet.git.merge import is_ancestor
-from gitflow_uet.git.notes import add_note, noted_commits
+from gitflow_uet.git.connectivity import missing_objects
+from gitflow_uet.git.notes import NOTES_REF, add_note, noted_commits
 from gitflow_uet.git.refs import refs_under
 from gitflow_uet.git.worktrees import changed_paths, list_worktrees, remove_worktree
 from gitflow_uet.lease import read_lease, release_if_expired, takeable
@@ -59,7 +60,9 @@ class FsckReport:
 def fsck(project: Project, repair: bool = False) -> FsckReport:
     report = FsckReport()
     check = _Checker(project, report, repair)
-    records = check.ledger()
+    # With objects missing, the other checks would only trip over them: fix the store first.
+    complete = check.connectivity()
+    records = check.ledger() if complete else None
     if records is not None:
         workstreams, patches = records
         check.target(workstreams, patches)
@@ -82,6 +85,27 @@ class _Checker:
     def fixed(self, problem: Problem, what: str) -> None:
         problem.fixed = True
         self.report.repaired.append(what)
+
+    # -- objects ----------------------------------------------------------------------------------
+
+    def connectivity(self) -> bool:
+        """`refs/uet`, `refs/notes/uet` and every `uet/` branch are complete: git finds every
+        object they reach. Each missing object is named with the ref that needs it. False
+        when anything is missing."""
+        repo = self.repo
+        # for-each-ref, not a read through cat-file: a ref whose commit is gone still has a value.
+        refs = {ref: sha for exact in (ledger_mod.REF, NOTES_REF)
+                for ref, sha in refs_under(repo, exact).items() if ref == exact}
+        refs.update(refs_under(repo, "refs/heads/uet/"))
+        if not refs or not missing_objects(repo, list(refs.values())):
+            return True
+        for ref, sha in sorted(refs.items()):
+            missing = missing_objects(repo, [sha])
+            for gone in missing[:20]:
+                self.problem("objects", ref, f"{ref} is incomplete: {gone.describe()}")
+            if len(missing) > 20:
+                self.problem("objects", ref, f"{ref} is incomplete: {len(missing) - 20} more objects missing")
+        return False
 
     # -- the ledger -----------------------------------------------------------------------------
 
