@@ -7,6 +7,7 @@ reused integration worktree, and move the target only to it.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -76,12 +77,46 @@ def gate_candidate(
     env_extra: dict[str, str] | None = None,
 ) -> tuple[bool, list[GateResult]]:
     """Run the gates `names` on exactly `commit`; (all green, results). The first red gate
-    ends the run. No gates: green, and no worktree is touched at all."""
+    ends the run. No gates: green, and no worktree is touched at all. After the gates, red
+    or green, the worktree is cleaned: what they left (builds, caches, junk) goes now,
+    not at the next integration."""
     if not names:
         return True, []
     config = project.config
     check_names(names, config.gates)
     path = integration_worktree(project, commit)
+    try:
+        return _run_gates(project, commit, names, path, on_event, env_extra)
+    finally:
+        clean_integration_worktree(project, path, commit)
+
+
+def clean_integration_worktree(project: Project, path: Path, commit: str) -> None:
+    """Put the integration worktree back to exactly `commit` (`git clean -ffdx` and a forced
+    checkout); when git cannot (a gate made a folder unreadable), remove it: the next gate
+    run makes it anew. A gate that deleted the worktree's `.git` file would have git find
+    the enclosing repository instead, so then it is only removed, never reset."""
+    try:
+        if (path / ".git").is_file():
+            reset_detached(project.repo, path, commit)
+            return
+    except GitError:
+        pass
+    try:
+        remove_worktree(project.repo, path)
+    except GitError:
+        # Not a worktree git can remove any more: the folder is ours (the tool made it
+        # for its gates); delete it and let git forget it.
+        shutil.rmtree(path, ignore_errors=True)
+        try:
+            remove_worktree(project.repo, path)
+        except GitError:
+            pass  # integration_worktree() retries at the next gate run
+
+
+def _run_gates(project: Project, commit: str, names: list[str], path: Path, on_event: EventSink | None,
+               env_extra: dict[str, str] | None) -> tuple[bool, list[GateResult]]:
+    config = project.config
     results: list[GateResult] = []
     for name in names:
         if on_event:
