@@ -134,10 +134,14 @@ class GcHold:
             return False
 
     def _registered(self) -> list[int]:
+        """Live holders of ours; the registrations of dead ones (kill -9) are dropped."""
         try:
-            return [int(p.name) for p in self.holders.iterdir() if p.name.isdigit()]
+            pids = [int(p.name) for p in self.holders.iterdir() if p.name.isdigit()]
         except OSError:
             return []
+        for pid in [p for p in pids if not _alive(p)]:
+            (self.holders / str(pid)).unlink(missing_ok=True)
+        return [p for p in pids if _alive(p)]
 
     def _write(self, pid: int) -> None:
         # Under gc.pid.lock: write a temporary file and rename it into place, so git never

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitflow_uet.errors import GitError
-from gitflow_uet.git import RefMoved, RefUpdate, Repo, zsplit
+from gitflow_uet.git import MODE_BLOB, MODE_EXEC, MODE_LINK, ZERO, RefMoved, RefUpdate, Repo, zsplit
 
 SAVED_PREFIX = "refs/uet-saved/"
 
@@ -205,11 +205,33 @@ def changed_paths(repo: Repo, path: Path) -> set[str]:
 
 def commit_all(repo: Repo, path: Path, message: str) -> str | None:
     """Commit everything uncommitted in a worktree (hooks off); the new HEAD, or None when
-    there was nothing to commit."""
-    if not changed_paths(repo, path):
+    there was nothing to commit.
+
+    Staged as plumbing, not `git add`: each file's bytes are written as a blob in-process
+    and fed to `update-index --index-info`, so no clean filter, text or encoding
+    conversion touches what the workstream wrote. A folder git reports as a change is an
+    embedded repository: git stages it as a gitlink (no content passes)."""
+    changed = changed_paths(repo, path)
+    if not changed:
         return None
     repo.hold_gc()
-    repo.run("add", "--all", cwd=path)
+    lines, nested = [], []
+    for rel in sorted(changed):
+        full = path / rel
+        if full.is_symlink():
+            lines.append(f"{MODE_LINK:o} {repo.write_blob(os.fsencode(os.readlink(full)))}\t{rel}")
+        elif full.is_file():
+            mode = MODE_EXEC if full.stat().st_mode & 0o111 else MODE_BLOB
+            lines.append(f"{mode:o} {repo.write_blob(full.read_bytes())}\t{rel}")
+        elif full.is_dir():
+            nested.append(rel.rstrip("/"))
+        else:
+            lines.append(f"0 {ZERO}\t{rel}")  # deleted
+    if lines:
+        repo.run("update-index", "-z", "--index-info", cwd=path,
+                 input=b"".join(line.encode("utf-8", "surrogateescape") + b"\0" for line in lines))
+    if nested:
+        repo.run("add", "--", *nested, cwd=path)
     repo.run("commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message, cwd=path)
     return repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
 
