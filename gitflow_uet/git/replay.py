@@ -31,6 +31,7 @@ def commits_between(repo: Repo, base: str, head: str) -> list[str]:
 def replay(repo: Repo, base: str, head: str, onto: str) -> Replayed:
     """Replay `base..head` onto `onto`. A range holding a merge commit is replayed as one
     commit (the whole change of the range), as its history cannot be kept linear."""
+    repo.hold_gc()  # the replayed commits are unreferenced until the branch moves
     commits = commits_between(repo, base, head)
     if any(len(commit_parents(repo, c)) != 1 for c in commits):
         result = _pick(repo, base, commit_tree(repo, head), onto)

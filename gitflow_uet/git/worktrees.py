@@ -157,6 +157,7 @@ def save_changes(repo: Repo, path: Path, name: str, head: str | None = None) -> 
     copy of the index (GIT_INDEX_FILE), with filters off."""
     if not changed_paths(repo, path):
         return None
+    repo.hold_gc()  # `add` writes blobs no ref holds until the saved ref moves
     if head is None:
         done = repo.run_result("rev-parse", "-q", "--verify", "HEAD", cwd=path)
         head = done.text.strip() if done.code == 0 else None  # None: an unborn branch
