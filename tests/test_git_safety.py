@@ -219,3 +219,30 @@ def test_attributes_come_from_the_trees_not_the_users_checkout(tmp_path: Path) -
     patch = record(repo, "patch", b)
     assert patch["conflicts"] == ["more.py"]
     assert not any("merge=" in reason for reason in patch["reasons"]), patch["reasons"]
+
+
+def test_a_driver_the_config_defines_under_a_builtin_name_never_runs(tmp_path: Path) -> None:
+    """`merge.text.driver` would be found before git's own text merge (merge.default is
+    pinned to text): such a path is a conflict, and the command never runs; a configured
+    `merge.ours.driver` is never run either (honored as ours = keep our side)."""
+    ran = tmp_path / "text-driver-ran"
+    repo, _a, b = _two_rewrites(tmp_path, "# none\n")
+    git(repo, "config", "merge.text.driver", f"touch {ran}; true")
+
+    with Project.open(repo) as project:
+        result = integrate(project)
+
+    assert result.quarantined == ["ws-b"] and not ran.exists()
+    assert any("merge=text" in r and "custom" in r for r in record(repo, "patch", b)["reasons"])
+
+
+def test_honor_keeps_our_side_for_merge_ours_without_running_the_configured_command(tmp_path: Path) -> None:
+    ran = tmp_path / "ours-driver-ran"
+    repo, _a, _b = _two_rewrites(tmp_path, "more.py merge=ours\n", merge_drivers="honor")
+    git(repo, "config", "merge.ours.driver", f"touch {ran}; true")
+
+    with Project.open(repo) as project:
+        result = integrate(project)
+
+    assert sorted(result.landed) == ["ws-a", "ws-b"] and not ran.exists()
+    assert git(repo, "show", "main:more.py") == '"""Line from a."""'

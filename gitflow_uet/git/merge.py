@@ -87,11 +87,15 @@ def driver_decisions(repo: Repo, ours: str, theirs: str, *, honor: bool,
     both = _changed_on_both_sides(repo, ours, theirs)
     if not both:
         return {}
-    custom = _configured_drivers(repo)
+    # A driver the config defines runs its command, even under a built-in's name; but
+    # `ours` is only ever run as our own `merge.ours.driver=true` (command-line config wins).
+    custom = _configured_drivers(repo) - {"ours"}
     seen: dict[str, list[str]] = {}
     for commit in (ours, theirs):
         for path, driver in _merge_attributes(repo, commit, both, scratch).items():
-            if driver != "text" and driver not in seen.setdefault(path, []):
+            # "text" too when the config defines a driver by that name: merge.default=text
+            # would find it before git's own.
+            if (driver != "text" or driver in custom) and driver not in seen.setdefault(path, []):
                 seen[path].append(driver)
     decided: dict[str, tuple[str, str]] = {}
     for path, found in seen.items():
