@@ -119,6 +119,7 @@ def test_an_old_unreachable_object_written_again_is_freshened(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # two whole runs beside a gc loop, on a loaded machine
 def test_git_gc_prune_now_in_a_loop_beside_run_corrupts_nothing(tmp_path: Path) -> None:
     """The issue's scenario, twice (bench/gc_bench.py runs it 20 times)."""
     for round_ in range(2):
