@@ -8,7 +8,8 @@ def command(ws: str = typer.Argument(..., help="The workstream id.")) -> None:
     from gitflow_uet.project import Project
     from gitflow_uet.workstreams import abandon
 
-    saved, attempt = abandon(Project.open(), ws)
+    with Project.open() as project:
+        saved, attempt = abandon(project, ws)
     typer.echo(f"{ws}: abandoned, planned (attempt {attempt})")
     for ref in saved:
         typer.echo(f"{ws}: its work is saved in {ref} (`git checkout {ref} -- .` brings it back)")
