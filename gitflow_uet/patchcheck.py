@@ -13,7 +13,6 @@ Every reason is one line, `rule: path[:line]`, and never quotes the diff's conte
 from __future__ import annotations
 
 import json
-import posixpath
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -188,12 +187,8 @@ def _protected(path: str) -> bool:
 
 
 def _forbidden(path: str, forbid: list[str]) -> bool:
-    base = posixpath.basename(path).casefold()
-    for pattern in forbid:
-        # A bare name like `.gitattributes` is forbidden at any depth: git reads nested ones.
-        if path == pattern or base == pattern.casefold() or scopes.matches(path, [pattern]):
-            return True
-    return False
+    # A bare name like `.gitattributes` is forbidden at any depth: git reads nested ones.
+    return scopes.matches_any_case(path, forbid)
 
 
 def _path_rules(change: RawChange, scope: list[str] | None, policy: PatchPolicy) -> list[str]:
