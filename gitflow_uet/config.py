@@ -28,7 +28,12 @@ class PatchPolicy(_Strict):
     allow_binary: bool = False
     allow_symlinks: bool = False
     allow_submodules: bool = False
+    allow_control_chars: bool = Field(False, description="paths with control characters (newline, tab, ESC)")
+    max_binary_bytes: int = Field(10 * 1024 * 1024, ge=0, description="size of each binary file as stored")
     forbid: list[str] = Field(default_factory=lambda: [".gitattributes", ".gitmodules", ".lfsconfig"])
+    protect_tests: list[str] = Field(
+        default_factory=lambda: ["tests/**", "test_*.py", "*_test.py"],
+        description="test files a patch may not delete or weaken unless its spec allows it")
 
     def narrowed(self, overrides: PolicyOverride | Mapping[str, Any] | None) -> PatchPolicy:
         """This policy tightened by a workstream's `policy`; a workstream can never loosen
@@ -37,13 +42,18 @@ class PatchPolicy(_Strict):
             return self
         extra = overrides if isinstance(overrides, PolicyOverride) else PolicyOverride.model_validate(overrides)
         forbid = list(self.forbid) + [item for item in extra.forbid or [] if item not in self.forbid]
+        tests = list(self.protect_tests) + [item for item in extra.protect_tests or [] if item not in self.protect_tests]
         return PatchPolicy(
             max_files=min(self.max_files, extra.max_files if extra.max_files is not None else self.max_files),
             max_lines=min(self.max_lines, extra.max_lines if extra.max_lines is not None else self.max_lines),
             allow_binary=self.allow_binary and extra.allow_binary is not False,
             allow_symlinks=self.allow_symlinks and extra.allow_symlinks is not False,
             allow_submodules=self.allow_submodules and extra.allow_submodules is not False,
+            allow_control_chars=self.allow_control_chars and extra.allow_control_chars is not False,
+            max_binary_bytes=min(self.max_binary_bytes, extra.max_binary_bytes
+                                 if extra.max_binary_bytes is not None else self.max_binary_bytes),
             forbid=forbid,
+            protect_tests=tests,
         )
 
 
@@ -55,7 +65,18 @@ class PolicyOverride(_Strict):
     allow_binary: bool | None = None
     allow_symlinks: bool | None = None
     allow_submodules: bool | None = None
+    allow_control_chars: bool | None = None
+    max_binary_bytes: int | None = Field(None, ge=0)
     forbid: list[str] | None = None
+    protect_tests: list[str] | None = None
+
+
+# CI configuration runs with the repository's secrets; `.env` files hold them.
+DEFAULT_PROTECT = (
+    "workstreams/**", ".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".gitlab/ci/**",
+    ".circleci/**", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile", ".buildkite/**",
+    "bitbucket-pipelines.yml", ".env", ".env.*",
+)
 
 
 class HookGates(_Strict):
@@ -112,6 +133,9 @@ class Config(_Strict):
     max_output_bytes: int = Field(1_000_000, ge=1024, description="output kept per gate or task (head and tail)")
     gates: dict[str, str] = Field(default_factory=lambda: {"unit": "python -m pytest -q"})
     integrate_gates: list[str] = Field(default_factory=list, description="default: every gate in `gates`")
+    protect: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PROTECT),
+        description="paths a patch touches only if its spec's scope names them (the specs folder always)")
     hook_gates: HookGates = Field(default_factory=HookGates)
     patch_policy: PatchPolicy = Field(default_factory=PatchPolicy)
     tools: dict[str, ToolProfile] = Field(default_factory=_default_tools)
@@ -141,6 +165,13 @@ class Config(_Strict):
             raise field_error(errors, "config")
         return self
 
+    @property
+    def protected(self) -> list[str]:
+        """`protect`, plus the specs folder: a spec's `gates:` decide what lands, so a
+        patch never edits specs unless its own scope names them."""
+        specs = self.workstreams.strip("/") + "/**"
+        return list(self.protect) + ([specs] if specs not in self.protect else [])
+
 
 _CONFIG_TEMPLATE = """\
 # git uet settings. Every key but schema_version is optional; the values below are the defaults
@@ -161,13 +192,20 @@ gates:                          # name -> shell command, run at the worktree's r
 # Unset, these follow `gates`: integrate_gates runs every gate, pre-push runs integrate_gates.
 # integrate_gates: [unit]       # run on every candidate before it lands on target
 # hook_gates: {{pre-commit: [], pre-push: [unit]}}
+protect: [workstreams/**, .github/workflows/**, .github/actions/**, .gitlab-ci.yml, .gitlab/ci/**, .circleci/**,
+          .travis.yml, azure-pipelines.yml, Jenkinsfile, .buildkite/**, bitbucket-pipelines.yml, .env, .env.*]
+                                # touched only by a spec whose scope names them (see README); also the specs
+                                # folder, files named by gate commands, .gitignore lines un-ignoring .env
 patch_policy:
   max_files: 50
   max_lines: 2000               # added + removed
   allow_binary: false
   allow_symlinks: false
   allow_submodules: false
+  allow_control_chars: false    # paths holding newline, tab, ESC...
+  max_binary_bytes: 10485760    # each binary file's size once inflated
   forbid: [.gitattributes, .gitmodules, .lfsconfig]   # on top of .git/ and .uet/, always refused
+  protect_tests: [tests/**, test_*.py, "*_test.py"]   # deleting or weakening them needs the spec's allow:
 tools:                          # tool profiles for adapters (built-in defaults for aider, claude, codex, llm)
   claude: {{max_workers: 2, timeout: 1800}}   # command: built in (docs/agents.md says what each may do)
   llm: {{base_url: "http://127.0.0.1:8000/v1", model: "qwen2.5-coder", api_key_env: OPENAI_API_KEY}}

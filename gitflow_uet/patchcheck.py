@@ -18,11 +18,12 @@ from typing import NamedTuple, Sequence
 
 from unidiff import PatchSet
 
+from gitflow_uet import difftext, pathrules, protect, secrets, testguard
 from gitflow_uet import scope as scopes
-from gitflow_uet import secrets
 from gitflow_uet.config import PatchPolicy
 from gitflow_uet.git import MODE_GITLINK, MODE_LINK, Repo
-from gitflow_uet.git.diffs import NumStat, PatchDoesNotApply, RawChange, diff_tree, numstat, tree_from_patch
+from gitflow_uet.git.diffs import (NumStat, PatchDoesNotApply, RawChange, blob_sizes, diff_tree, numstat,
+                                   tree_from_patch)
 from gitflow_uet.ledger import KIND_DIRS, State
 
 # Parsing is linear but not cheap; a diff past this size is refused before it is read.
@@ -57,10 +58,17 @@ def check_patch(
     scope: list[str] | None,
     policy: PatchPolicy,
     recent_committed_diffs: Sequence[CommittedDiff | bytes] = (),
+    protected: Sequence[str] = (),
+    gate_commands: Sequence[str] = (),
+    allow: Sequence[str] = (),
 ) -> PatchReport:
     """Judge `diff`, taken from `base` to `head` (or, with no head, bare text meant to
     apply on `base`). Never raises on bad input: a diff git or unidiff cannot read is a
-    rejection like any other."""
+    rejection like any other.
+
+    `protected` (the config's `protect` list) and the files `gate_commands` name may be
+    touched only where `scope` names them explicitly; `allow` holds the spec's
+    permissions (`delete_tests`, `weaken_tests`)."""
     if len(diff) > MAX_DIFF_BYTES:
         return _refused(f"oversized: the diff is {len(diff)} bytes (limit {MAX_DIFF_BYTES})")
     if not diff.strip():
@@ -68,6 +76,11 @@ def check_patch(
     parsed = _parse(diff)
     if isinstance(parsed, str):
         return _refused(parsed)
+    # Refused whole, before git reads it: git would drop or re-apply parts of it silently.
+    corrupt = difftext.hunk_reasons(diff.decode("utf-8", "surrogateescape")) + difftext.repeated_files(
+        _section_paths(parsed))
+    if corrupt:
+        return _cap(corrupt)
     try:
         target = head if head is not None else tree_from_patch(repo, base, diff)
     except PatchDoesNotApply as exc:
@@ -79,19 +92,22 @@ def check_patch(
     files = sorted({p for c in changes for p in c.paths})
     lines = sum((s.added or 0) + (s.removed or 0) for s in stats.values())
 
-    reasons = [f"headers disagree with git: {p}" for p in sorted(set(files) ^ _header_paths(parsed))]
+    reasons = [f"headers disagree with git: {pathrules.shown(p)}" for p in sorted(set(files) ^ _header_paths(parsed))]
+    sizes = blob_sizes(repo, [c.new_sha for c in changes if c.status != "D" and c.new_mode not in (MODE_LINK, MODE_GITLINK)
+                              and stats.get(c.new_path, _TEXT).binary])
     for change in changes:
         reasons += _path_rules(change, scope, policy)
-        reasons += _content_rules(repo, change, stats, policy)
+        reasons += _content_rules(repo, change, stats, policy, sizes)
+    reasons += protect.protected_reasons(changes, scope, protected, protect.gate_files(repo, base, gate_commands))
+    reasons += protect.gitignore_reasons(repo, changes, scope)
+    reasons += testguard.weakening_reasons(changes, parsed, policy.protect_tests, allow)
     if len(files) > policy.max_files:
         reasons.append(f"max_files: {len(files)} files (limit {policy.max_files})")
     if lines > policy.max_lines:
         reasons.append(f"max_lines: {lines} lines added + removed (limit {policy.max_lines})")
     reasons += _secret_rules(parsed)
     reasons += _oscillation_rules(parsed, recent_committed_diffs)
-    if len(reasons) > MAX_REASONS:
-        reasons = reasons[:MAX_REASONS] + [f"more: {len(reasons) - MAX_REASONS} further reasons not listed"]
-    return PatchReport(not reasons, reasons, files, lines)
+    return PatchReport(not reasons, _cap(reasons).reasons, files, lines)
 
 
 def recent_committed_diffs(state: State, n: int = RECENT_PATCHES) -> list[CommittedDiff]:
@@ -121,6 +137,12 @@ def recent_committed_diffs(state: State, n: int = RECENT_PATCHES) -> list[Commit
 
 def _refused(reason: str) -> PatchReport:
     return PatchReport(False, [reason])
+
+
+def _cap(reasons: list[str]) -> PatchReport:
+    if len(reasons) > MAX_REASONS:
+        reasons = reasons[:MAX_REASONS] + [f"more: {len(reasons) - MAX_REASONS} further reasons not listed"]
+    return PatchReport(not reasons, reasons)
 
 
 def _parse(diff: bytes) -> PatchSet | str:
@@ -168,58 +190,58 @@ def _unquote(name: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
+def _section_paths(parsed: PatchSet) -> list[set[str]]:
+    """Per file section of the diff, the paths its headers name."""
+    return [{name for name in (_strip(patched.source_file, "a/"), _strip(patched.target_file, "b/"))
+             if name is not None} for patched in parsed]
+
+
 def _header_paths(parsed: PatchSet) -> set[str]:
-    paths: set[str] = set()
-    for patched in parsed:
-        for name in (_strip(patched.source_file, "a/"), _strip(patched.target_file, "b/")):
-            if name is not None:
-                paths.add(name)
-    return paths
+    return set().union(*_section_paths(parsed))
 
 
 # -- rules -----------------------------------------------------------------------------------
 
-def _protected(path: str) -> bool:
-    parts = [p.casefold() for p in path.split("/")]
-    # `.git` anywhere is a repository's own data (a nested one, or a gitfile); `.uet/` at
-    # the root holds the tool's config, which a workstream must never rewrite.
-    return ".git" in parts or parts[0] == ".uet"
-
-
-def _forbidden(path: str, forbid: list[str]) -> bool:
-    # A bare name like `.gitattributes` is forbidden at any depth: git reads nested ones.
-    return scopes.matches_any_case(path, forbid)
-
-
 def _path_rules(change: RawChange, scope: list[str] | None, policy: PatchPolicy) -> list[str]:
     reasons = []
     for path in change.paths:  # a rename is judged at both ends
-        if _protected(path):
-            reasons.append(f"protected: {path}")
-        elif _forbidden(path, policy.forbid):
-            reasons.append(f"forbidden: {path}")
+        always = pathrules.path_reasons(path, allow_control=policy.allow_control_chars)
+        reasons += always
+        if not always and scopes.matches_any_case(pathrules.policy_name(path), policy.forbid):
+            # A bare name like `.gitattributes` is forbidden at any depth (git reads nested
+            # ones), and so are the names git takes for it on NTFS/HFS (`GI7D29~1`).
+            reasons.append(f"forbidden: {pathrules.shown(path)}")
         if not scopes.matches(path, scope):
-            reasons.append(f"scope: {path}")
+            reasons.append(f"scope: {pathrules.shown(path)}")
     return reasons
 
 
-def _content_rules(repo: Repo, change: RawChange, stats: dict[str, NumStat], policy: PatchPolicy) -> list[str]:
+_TEXT = NumStat(0, 0, "")
+
+
+def _content_rules(repo: Repo, change: RawChange, stats: dict[str, NumStat], policy: PatchPolicy,
+                   sizes: dict[str, int]) -> list[str]:
     if change.status == "D":
         return []  # removing a binary, a link or a submodule adds nothing dangerous
     path, reasons = change.new_path, []
     if change.new_mode == MODE_LINK:
         if not policy.allow_symlinks:
-            reasons.append(f"symlink: {path}")
+            reasons.append(f"symlink: {pathrules.shown(path)}")
         target = repo.read_blob(change.new_sha).decode("utf-8", "surrogateescape")
         if _link_escapes(path, target):
-            reasons.append(f"symlink outside the repository: {path}")
+            reasons.append(f"symlink outside the repository: {pathrules.shown(path)}")
     elif change.new_mode == MODE_GITLINK:
         if not policy.allow_submodules:
-            reasons.append(f"submodule: {path}")
+            reasons.append(f"submodule: {pathrules.shown(path)}")
     else:
         stat = stats.get(path)
         if stat is not None and stat.binary and not policy.allow_binary:
-            reasons.append(f"binary: {path}")
+            reasons.append(f"binary: {pathrules.shown(path)}")
+        elif stat is not None and stat.binary and sizes.get(change.new_sha, 0) > policy.max_binary_bytes:
+            # Judged on the blob git made: a small binary literal in the diff can inflate
+            # to any size.
+            reasons.append(f"max_binary_bytes: {pathrules.shown(path)} is {sizes[change.new_sha]} bytes "
+                           f"(limit {policy.max_binary_bytes})")
     return reasons
 
 
@@ -238,7 +260,7 @@ def _link_escapes(path: str, target: str) -> bool:
             parts.pop()
         else:
             parts.append(segment)
-    return any(p.casefold() == ".git" for p in parts)
+    return any(pathrules.is_dotgit(p) for p in parts)
 
 
 def _secret_rules(parsed: PatchSet) -> list[str]:
@@ -285,5 +307,5 @@ def _oscillation_rules(parsed: PatchSet, recent: Sequence[CommittedDiff | bytes]
         for path, hunks in _hunks(old, "target").items():
             reversed_hunks = {(added, removed) for removed, added in hunks}
             if mine.get(path, set()) & reversed_hunks:
-                reasons.append(f"oscillation: {path} reverses patch {patch_id}")
+                reasons.append(f"oscillation: {pathrules.shown(path)} reverses patch {patch_id}")
     return reasons

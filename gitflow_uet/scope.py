@@ -9,6 +9,7 @@ and `\\` escapes a wildcard. A pattern with no wildcard names a file or a whole 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from wcmatch import glob
@@ -41,7 +42,7 @@ def matches(path: str, globs: list[str] | None) -> bool:
     return any(_match(path, g, _FLAGS) for g in globs)
 
 
-def matches_any_case(path: str, globs: list[str] | tuple[str, ...]) -> bool:
+def matches_any_case(path: str, globs: Sequence[str]) -> bool:
     """`matches` for a policy list: case-insensitive, and a pattern without a slash
     (`.env`, `.env.*`, `.gitattributes`) matches that name in any directory, as git reads
     nested `.gitattributes` and tools read nested `.env` files."""

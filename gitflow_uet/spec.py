@@ -19,6 +19,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # `uet/quarantine/<id>` holds quarantined branches, so `uet/quarantine` cannot be a workstream's.
 RESERVED_IDS = frozenset({"quarantine"})
 ToolName = Literal["shell", "aider", "claude", "codex", "llm"]
+Permission = Literal["delete_tests", "weaken_tests"]
 AGENT_TOOLS = tuple(name for name in get_args(ToolName) if name != "shell")
 
 
@@ -84,6 +85,8 @@ class Workstream(_Strict):
     resources: list[str] = Field(default_factory=list, description="exclusive resources")
     tasks: list[Task] = Field(default_factory=list)
     gates: list[str] | None = Field(None, description="replaces integrate_gates for this workstream")
+    allow: list[Permission] = Field(default_factory=list, description="what this patch may do that policy "
+                                    "refuses by default: delete_tests, weaken_tests")
     policy: PolicyOverride | None = Field(None, description="narrows patch_policy for this workstream")
     budget: WorkstreamBudget | None = Field(None, description="token/cost budget for this workstream's tasks")
 

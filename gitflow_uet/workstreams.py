@@ -248,7 +248,9 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
     diff = diff_text(repo, base, head)
     report = check_patch(repo, base=base, head=head, diff=diff, scope=ws.scope,
                          policy=project.config.patch_policy.narrowed(ws.policy),
-                         recent_committed_diffs=recent_committed_diffs(state))
+                         recent_committed_diffs=recent_committed_diffs(state),
+                         protected=project.config.protected, gate_commands=list(project.config.gates.values()),
+                         allow=ws.allow)
     if tampered := _admin_changes(project, state, ws_id, record):
         report = replace(report, ok=False, reasons=[*report.reasons, *tampered])
     patch_id = str(ULID())

@@ -97,7 +97,7 @@ def test_malformed_diff_fails_cleanly(repo: Path) -> None:
     with FakeLLM(broken) as llm:
         result = get_adapter("llm", profile(llm)).run(task(repo))
     assert not result.ok
-    assert (result.error or "").startswith("malformed diff")
+    assert (result.error or "").startswith("corrupt hunk: src/app.py hunk 1")
     assert status(repo) == ""
 
 

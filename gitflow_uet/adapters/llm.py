@@ -22,6 +22,8 @@ from typing import Any
 from gitflow_uet.adapters import TaskResult, TaskRun, Usage, cap_bytes, limits, one_line
 from gitflow_uet.errors import UetError
 from gitflow_uet.git.apply import apply_patch, patch_paths
+from gitflow_uet import difftext
+from gitflow_uet.pathrules import path_reasons, shown
 from gitflow_uet.scope import matches
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -292,17 +294,24 @@ def land_diff(task: TaskRun, answer: str) -> str | None:
     diff = extract_diff(answer)
     if diff is None:
         return "the answer holds no diff"
+    # git apply would drop a long hunk's tail without a word: refused whole, first.
+    corrupt = difftext.hunk_reasons(diff)
+    if corrupt:
+        return corrupt[0] + (f" (+{len(corrupt) - 1} more)" if len(corrupt) > 1 else "")
     try:
         patch = unidiff.PatchSet(diff)
     except Exception as exc:  # unidiff raises more than UnidiffParseError on odd input
         return f"malformed diff: {exc}"
     if not len(patch):
         return "malformed diff: no file in it"
-    paths: list[str] = []
-    for patched in patch:
-        for name in (patched.source_file, patched.target_file):
-            if name and name != "/dev/null":
-                paths.append(name[2:] if name.startswith(("a/", "b/")) else name)
+    sections = [{name[2:] if name.startswith(("a/", "b/")) else name
+                 for name in (patched.source_file, patched.target_file) if name and name != "/dev/null"}
+                for patched in patch]
+    paths = sorted(set().union(*sections))
+    # git apply would patch a file twice without a word.
+    twice = difftext.repeated_files(sections)
+    if twice:
+        return twice[0]
     data = diff.encode("utf-8")
     by_git = patch_paths(task.worktree, data)
     if by_git is None:
@@ -315,10 +324,10 @@ def land_diff(task: TaskRun, answer: str) -> str | None:
                 + ", ".join(unseen))
     bad = sorted({p for p in paths if _unsafe(p)})
     if bad:
-        return "diff touches unsafe paths: " + ", ".join(bad)
+        return "diff touches unsafe paths: " + ", ".join(shown(p) for p in bad)
     outside = sorted({p for p in paths if not matches(p, task.scope)})
     if outside:
-        return "diff touches paths outside scope: " + ", ".join(outside)
+        return "diff touches paths outside scope: " + ", ".join(shown(p) for p in outside)
     ok, message = apply_patch(task.worktree, data, check=True)
     if not ok:
         return f"diff does not apply: {message}"
@@ -329,4 +338,4 @@ def land_diff(task: TaskRun, answer: str) -> str | None:
 def _unsafe(path: str) -> bool:
     parts = path.split("/")
     return (path.startswith("/") or "\\" in path or ".." in parts or not path.strip()
-            or parts[0] in (".git", ".uet"))
+            or bool(path_reasons(path)))

@@ -136,3 +136,17 @@ def merge_base(repo: Repo, a: str, b: str) -> str | None:
 
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return repo.run_result("merge-base", "--is-ancestor", ancestor, descendant).code == 0
+
+
+def blob_sizes(repo: Repo, shas: list[str]) -> dict[str, int]:
+    """Each blob's size as stored (inflated), from one `cat-file --batch-check`, without
+    reading the content."""
+    if not shas:
+        return {}
+    out = repo.run("cat-file", "--batch-check=%(objectname) %(objectsize)", input="".join(s + "\n" for s in shas).encode())
+    sizes = {}
+    for line in out.decode().splitlines():
+        name, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[name] = int(size)
+    return sizes
