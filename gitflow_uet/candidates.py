@@ -41,11 +41,11 @@ def commit_message(subject: str, trailers: list[tuple[str, str]]) -> str:
 
 
 def gate_names(project: Project, ws_id: str) -> list[str]:
-    """The workstream's own `gates:` when its spec sets them, else `integrate_gates`."""
+    """`required_gates` first, then the workstream's own `gates:` when its spec sets them,
+    else `integrate_gates`: a spec may add gates, never remove the required ones."""
     spec = project.specs.get(ws_id)
-    if spec is not None and spec.gates is not None:
-        return list(spec.gates)
-    return list(project.config.integrate_gates)
+    own = spec.gates if spec is not None and spec.gates is not None else project.config.integrate_gates
+    return list(dict.fromkeys([*project.config.mandatory_gates, *own]))
 
 
 def gate_budget(project: Project, names: list[str]) -> float:

@@ -133,6 +133,8 @@ class Config(_Strict):
     max_output_bytes: int = Field(1_000_000, ge=1024, description="output kept per gate or task (head and tail)")
     gates: dict[str, str] = Field(default_factory=lambda: {"unit": "python -m pytest -q"})
     integrate_gates: list[str] = Field(default_factory=list, description="default: every gate in `gates`")
+    required_gates: list[str] | None = Field(
+        None, description="run on every candidate whatever a spec's `gates:` says; null = integrate_gates")
     protect: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PROTECT),
         description="paths a patch touches only if its spec's scope names them (the specs folder always)")
@@ -151,6 +153,7 @@ class Config(_Strict):
             self.hook_gates.pre_push = [name for name in self.integrate_gates if name in self.gates]
         lists: list[tuple[tuple[str, ...], list[str]]] = [
             (("integrate_gates",), self.integrate_gates),
+            (("required_gates",), self.required_gates or []),
             (("hook_gates", "pre-commit"), self.hook_gates.pre_commit),
             (("hook_gates", "pre-push"), self.hook_gates.pre_push),
         ]
@@ -164,6 +167,11 @@ class Config(_Strict):
         if errors:
             raise field_error(errors, "config")
         return self
+
+    @property
+    def mandatory_gates(self) -> list[str]:
+        """The gates every candidate runs, whatever its spec says."""
+        return list(self.integrate_gates if self.required_gates is None else self.required_gates)
 
     @property
     def protected(self) -> list[str]:
@@ -190,8 +198,9 @@ max_output_bytes: 1000000       # output kept per gate or task (first and last h
 gates:                          # name -> shell command, run at the worktree's root
   unit: python -m pytest -q
 # Unset, these follow `gates`: integrate_gates runs every gate, pre-push runs integrate_gates.
-# integrate_gates: [unit]       # run on every candidate before it lands on target
+# integrate_gates: [unit]       # run on every candidate before it lands on target (a spec's gates: replace them)
 # hook_gates: {{pre-commit: [], pre-push: [unit]}}
+required_gates: null            # run on every candidate whatever a spec says; null = integrate_gates
 protect: [workstreams/**, .github/workflows/**, .github/actions/**, .gitlab-ci.yml, .gitlab/ci/**, .circleci/**,
           .travis.yml, azure-pipelines.yml, Jenkinsfile, .buildkite/**, bitbucket-pipelines.yml, .env, .env.*]
                                 # touched only by a spec whose scope names them (see README); also the specs

@@ -84,7 +84,8 @@ class Workstream(_Strict):
     context: list[str] = Field(default_factory=list, description="extra paths an agent may read")
     resources: list[str] = Field(default_factory=list, description="exclusive resources")
     tasks: list[Task] = Field(default_factory=list)
-    gates: list[str] | None = Field(None, description="replaces integrate_gates for this workstream")
+    gates: list[str] | None = Field(None, description="replaces integrate_gates for this workstream "
+                                    "(required_gates still run)")
     allow: list[Permission] = Field(default_factory=list, description="what this patch may do that policy "
                                     "refuses by default: delete_tests, weaken_tests")
     policy: PolicyOverride | None = Field(None, description="narrows patch_policy for this workstream")

@@ -173,6 +173,46 @@ def test_gitignore_line_unignoring_secrets_is_protected(tmp_path: Path) -> None:
     assert_lands(repo, "logs", harmless)
 
 
+# -- 5: required gates --------------------------------------------------------------------------
+
+CHECK = "import sys\nsys.exit(1 if 'broken' in open('src/app.py').read() else 0)\n"
+
+
+def test_spec_without_gates_still_runs_the_required_ones(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"check.py": CHECK}, gates={"unit": f"{PY} check.py"}, integrate_gates=["unit"])
+    submitted = attempt(repo, "nogates", lambda wt: write(wt / "src" / "app.py", "x = 'broken'\n"), gates=[])
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    main = git(repo, "rev-parse", "main")
+    integrated = uet(repo, "integrate")
+    assert integrated.returncode == 1, integrated.stdout + integrated.stderr
+    assert state(repo, "nogates")["state"] == "quarantined"
+    assert git(repo, "rev-parse", "main") == main
+    assert git(repo, "show", "main:src/app.py") == "x = 1"
+
+
+def test_required_gates_run_on_a_rollback_candidate(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"check.py": "import sys\nsys.exit(0)\n"},
+                   gates={"unit": f"{PY} check.py"}, required_gates=["unit"], integrate_gates=[])
+    assert_lands(repo, "feat", attempt(repo, "feat", lambda wt: write(wt / "src" / "app.py", "x = 'feature'\n"),
+                                       gates=[]))
+    # main now depends on the feature: reverting it would break the required gate
+    write(repo / "check.py", "import sys\nsys.exit(0 if 'feature' in open('src/app.py').read() else 1)\n")
+    commit_all(repo, "check needs the feature")
+    main = git(repo, "rev-parse", "main")
+    rolled = uet(repo, "rollback", "feat")
+    assert rolled.returncode != 0, rolled.stdout + rolled.stderr
+    assert git(repo, "rev-parse", "main") == main
+
+
+def test_spec_gates_add_to_the_required_ones(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"check.py": "import sys\nsys.exit(0)\n"},
+                   gates={"unit": f"{PY} check.py", "lint": f"{PY} -c pass"}, integrate_gates=["unit"])
+    assert_lands(repo, "both", attempt(repo, "both", lambda wt: write(wt / "src" / "app.py", "x = 2\n"),
+                                       gates=["lint"]))
+    patch = record(repo, "patch", state(repo, "both")["patch"])
+    assert sorted(patch["gates"]) == ["lint", "unit"]
+
+
 # -- 6: protected tests -------------------------------------------------------------------------
 
 TEST_A = "from src.app import x\n\n\ndef test_x():\n    assert x == 1\n    assert isinstance(x, int)\n"
