@@ -8,7 +8,7 @@ is the ledger's business.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,7 +16,8 @@ EntryKind = Literal["workstream", "patch", "worker", "run"]
 
 
 class LedgerEntry(BaseModel):
-    """One recorded transition of a workstream, patch, worker or run."""
+    """One recorded transition of a workstream, patch, worker or run: the JSON of one
+    `Uet-Entry:` trailer, exactly as the ledger writes it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -26,7 +27,13 @@ class LedgerEntry(BaseModel):
     to_state: str = Field(alias="to", min_length=1)
     event: str = Field(min_length=1, description="what caused the transition, e.g. 'submit', 'gate-failed'")
     time: str = Field(description="ISO-8601 timestamp with offset, e.g. 2024-05-01T12:00:00+00:00")
-    fields: dict[str, Any] = Field(default_factory=dict, description="kind-specific data: reason, sha256, gates...")
+    # The identifiers a reader of `git log refs/uet` wants without opening the record
+    # (ledger.TRAILER_FIELDS), present when the transition set them.
+    workstream: str | int | None = Field(None, description="the workstream a patch, worker or run transition concerns")
+    patch: str | int | None = Field(None, description="the patch id a workstream transition names")
+    worker: str | int | None = Field(None, description="the worker holding a workstream")
+    run: str | int | None = Field(None, description="the run a worker or workstream belongs to")
+    commit: str | int | None = Field(None, description="the target commit a landing or rollback made")
 
     @field_validator("time")
     @classmethod
@@ -34,3 +41,18 @@ class LedgerEntry(BaseModel):
         # Kept as text so an entry round-trips byte for byte; checked so it always parses.
         _dt.datetime.fromisoformat(value)
         return value
+
+
+class LedgerRecord(BaseModel):
+    """The current state of one item: the JSON blob at `<kind>s/<aa>/<bb>/<id>` in the
+    tree of the ledger's tip. Every kind carries these keys; the rest are its own
+    (a workstream's `base` and `worktree`, a patch's `diff` and `gates`...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: EntryKind
+    id: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    event: str = Field(min_length=1, description="what caused the last transition")
+    created: str = Field(description="ISO-8601 timestamp of the first transition")
+    updated: str = Field(description="ISO-8601 timestamp of the last transition")

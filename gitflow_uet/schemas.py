@@ -157,10 +157,11 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schemas of the files users and scripts write or read, keyed by short name."""
     # Imported here: config/spec import this module for the helpers above.
     from gitflow_uet.config import Config
-    from gitflow_uet.records import LedgerEntry
+    from gitflow_uet.records import LedgerEntry, LedgerRecord
     from gitflow_uet.spec import Workstream
 
-    models: dict[str, type[BaseModel]] = {"config": Config, "workstream": Workstream, "ledger-entry": LedgerEntry}
+    models: dict[str, type[BaseModel]] = {"config": Config, "workstream": Workstream, "ledger-entry": LedgerEntry,
+                                         "ledger-record": LedgerRecord}
     return {name: {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()} for name, model in models.items()}
 
 
