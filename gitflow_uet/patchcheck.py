@@ -270,7 +270,7 @@ def _secret_rules(parsed: PatchSet) -> list[str]:
         for hunk in patched:
             for line in hunk:
                 if line.is_added:
-                    where = f"{path}:{line.target_line_no}"
+                    where = f"{pathrules.shown(path or '?')}:{line.target_line_no}"
                     reasons += [f"secret: {name}: {where}" for name in secrets.find(line.value)]
     return reasons
 

@@ -243,8 +243,10 @@ def test_weakening_a_test_needs_permission(tmp_path: Path) -> None:
 def test_control_characters_in_paths_are_refused_and_never_printed_raw(tmp_path: Path, path: str,
                                                                         shown: str) -> None:
     repo = project(tmp_path)
-    refused = attempt(repo, "ctl", lambda wt: write(wt / path, "x\n"))
+    # A credential too, so the secret rule also names the path in its reason.
+    refused = attempt(repo, "ctl", lambda wt: write(wt / path, "key = '" + "AKIA" + "Q3EXAMPLE7KEY2ZZ'\n"))
     assert_refused(repo, "ctl", refused, f"control characters: {shown}")
+    assert any(line.startswith("secret: ") and shown in line for line in refused.stdout.splitlines())
     assert "\x1b" not in refused.stdout + refused.stderr
     for command in (["status"], ["show", "ctl"], ["log"]):
         shown_out = uet(repo, *command)

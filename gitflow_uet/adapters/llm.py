@@ -321,7 +321,7 @@ def land_diff(task: TaskRun, answer: str) -> str | None:
     unseen = sorted(set(by_git) - set(paths))
     if unseen:
         return ("diff headers disagree with git's reading (paths need a/ and b/ prefixes): "
-                + ", ".join(unseen))
+                + ", ".join(shown(p) for p in unseen))
     bad = sorted({p for p in paths if _unsafe(p)})
     if bad:
         return "diff touches unsafe paths: " + ", ".join(shown(p) for p in bad)
