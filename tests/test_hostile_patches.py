@@ -22,6 +22,9 @@ from tests.fake_llm import FakeLLM
 from tests.integration_helpers import record
 from tests.helpers import git, make_repo, uet, write, write_spec
 
+# Each case runs the CLI and real git several times: the second (slow) step of the suite;
+# test_pathrules.py, test_difftext.py and test_scope.py check the same rules quickly.
+pytestmark = pytest.mark.slow
 PY = sys.executable
 BASE_CONFIG: dict[str, Any] = {"schema_version": 1, "gates": {}, "integrate_gates": [],
                                "hook_gates": {"pre-commit": [], "pre-push": []}}
