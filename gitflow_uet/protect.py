@@ -84,14 +84,15 @@ def gitignore_reasons(repo: Repo, changes: Sequence[RawChange], scope: list[str]
             if before[line] > 0:
                 before[line] -= 1
                 continue
-            exposed = _unignored_secret(line)
+            exposed = unignored_secret(line)
             if exposed is not None:
                 reasons.append(f"protected: {shown(change.new_path)}:{number} un-ignores secret files such as "
                                f"{exposed} (only a spec whose scope names it may change it)")
     return reasons
 
 
-def _unignored_secret(line: str) -> str | None:
+def unignored_secret(line: str) -> str | None:
+    """The secret file name a `.gitignore` line brings back (`!.env` -> `.env`), or None."""
     line = line.strip()
     if not line.startswith("!"):
         return None
