@@ -81,6 +81,9 @@ def check_patch(
         _section_paths(parsed))
     if corrupt:
         return _cap(corrupt)
+    if head is None and (found := _secret_rules(parsed)):
+        # `git apply --cached` below would hash the credential into the object store.
+        return _cap(found)
     try:
         target = head if head is not None else tree_from_patch(repo, base, diff)
     except PatchDoesNotApply as exc:
@@ -264,14 +267,13 @@ def _link_escapes(path: str, target: str) -> bool:
 
 
 def _secret_rules(parsed: PatchSet) -> list[str]:
+    """`secret: rule, path:line, sha256:…` per credential in an added line (secrets.py)."""
     reasons = []
     for patched in parsed:
-        path = _strip(patched.target_file, "b/") or _strip(patched.source_file, "a/")
-        for hunk in patched:
-            for line in hunk:
-                if line.is_added:
-                    where = f"{pathrules.shown(path or '?')}:{line.target_line_no}"
-                    reasons += [f"secret: {name}: {where}" for name in secrets.find(line.value)]
+        path = pathrules.shown(_strip(patched.target_file, "b/") or _strip(patched.source_file, "a/") or "?")
+        added = [(line.target_line_no or 0, line.value.rstrip("\n")) for hunk in patched for line in hunk
+                 if line.is_added]
+        reasons += [f"secret: {finding}" for finding in secrets.scan_lines(path, added)]
     return reasons
 
 

@@ -12,6 +12,7 @@ from gitflow_uet.git import Repo
 from gitflow_uet.git.diffs import diff_text
 from gitflow_uet.ledger import Blob, Change, Ledger
 from gitflow_uet.patchcheck import MAX_DIFF_BYTES, CommittedDiff, PatchReport, check_patch, recent_committed_diffs
+from gitflow_uet.secrets import digest
 from tests.helpers import git, make_repo, write
 
 AWS_KEY = "AKIA" + "Q3EXAMPLE7KEY2ZZ"  # split so this file itself does not look like a leak
@@ -151,10 +152,10 @@ def test_secrets_in_added_lines_are_named_never_quoted(root: Path) -> None:
     })
     report = check(root, base, head)
     assert report.reasons == [
-        "secret: aws access key: src/app.py:2",
-        "secret: github token: src/app.py:3",
-        "secret: credential assignment: src/app.py:4",
-        "secret: private key: src/id_rsa.txt:1",
+        f"secret: aws-access-key, src/app.py:2, {digest(AWS_KEY)}",
+        f"secret: github-token, src/app.py:3, {digest(GH_TOKEN)}",
+        f"secret: secret-keyword, src/app.py:4, {digest(PASSWORD)}",
+        f"secret: private-key, src/id_rsa.txt:1, {digest('BEGIN RSA PRIVATE KEY')}",
     ]
     for value in (AWS_KEY, GH_TOKEN, PASSWORD, "MIIEowIBAAKCAQEA"):
         assert all(value not in reason for reason in report.reasons)
