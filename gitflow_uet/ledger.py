@@ -60,12 +60,17 @@ class Blob(_Value):
     """A field value to be stored as a blob in the ledger (a diff, a log); the record keeps
     `{"blob": <sha>, "size": <bytes>}` in its place (see `blob_refs`). Once written, `ref`
     is that value, and the object is not written again (an append retried after a lost
-    race, a record rewritten with the same log)."""
+    race, a record rewritten with the same log).
+
+    What is written is the data with every credential replaced by its marker (secrets.py),
+    unless `verbatim`: a patch's diff, which must still apply and was refused outright if
+    it held one."""
 
     _fields = ("data",)
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, *, verbatim: bool = False):
         self.data = data
+        self.verbatim = verbatim
         self.ref: dict[str, Any] | None = None
 
     def __hash__(self) -> int:
@@ -282,9 +287,16 @@ class Ledger:
         return commit, Entry(commit, int(time.time()), subject, summaries)
 
     def _store_blobs(self, value: Any, writes: dict[tuple[str, ...], str]) -> Any:
+        """The record's value with each Blob written (redacted) and replaced by its ref, and
+        the keys the tool holds replaced in every string."""
+        from gitflow_uet import secrets  # not on the read path: `status` never imports it
+
+        if isinstance(value, str):
+            return secrets.redact_held(value)
         if isinstance(value, Blob):
             if value.ref is None:
-                value.ref = {"blob": self.repo.write_blob(value.data), "size": len(value.data)}
+                data = value.data if value.verbatim else secrets.redact_bytes(value.data)
+                value.ref = {"blob": self.repo.write_blob(data), "size": len(data)}
             writes[blob_path(value.ref["blob"])] = value.ref["blob"]
             return value.ref
         if isinstance(value, dict):

@@ -41,11 +41,15 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
+        from gitflow_uet import secrets
         from gitflow_uet.config import load_config
 
         # One rule for every command: the main worktree's file (`root`, from any worktree or
         # subfolder), as it is on disk; a workstream's worktree holds an older copy, or none.
-        return load_config(self.root)
+        config = load_config(self.root)
+        # From here on the keys the profiles give the tools are never stored or shown.
+        secrets.hold_tool_keys(config.tools)
+        return config
 
     @cached_property
     def spec_folder(self) -> SpecFolder:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from gitflow_uet import secrets
 from gitflow_uet.adapters import TaskResult, TaskRun, Usage, get_adapter
 from gitflow_uet.breaker import CircuitBreaker
 from gitflow_uet.budget import Budget
@@ -138,6 +139,9 @@ class TaskRunner:
                 slot.release()
         if limits.cancelled.is_set():
             raise Cancelled  # killed by the cancel, not failed on its own
+        # Before it is shown (task-end) or stored: a task can print any credential it sees.
+        result.output = secrets.redact_bytes(result.output)
+        result.error = secrets.redact_held(result.error) if result.error else result.error
         self.seconds += result.seconds
         usage = result.usage or Usage()
         limits.budget.charge(self.ws.id, usage)

@@ -107,6 +107,50 @@ def test_a_2000_line_diff_is_scanned_in_well_under_100ms() -> None:
     assert min(spent) < 0.1
 
 
+# -- redaction and held keys ---------------------------------------------------------------------
+
+def test_redaction_replaces_values_with_their_marker_and_is_stable() -> None:
+    text = (f"GITHUB_TOKEN={GITHUB}\nplain line\n{PEM}\nMIIEowIBAAKCAQEA\nabc\n"
+            "-----END RSA PRIVATE KEY-----\nafter\n")
+    redacted, found = secrets.redact_text(text, "log")
+    assert redacted == (f"GITHUB_TOKEN=[redacted: github-token, {secrets.digest(GITHUB)}]\nplain line\n"
+                        f"-----[redacted: private-key, {secrets.digest(PEM.strip('-'))}]-----\n"
+                        "[redacted]\n[redacted]\n[redacted]\nafter\n")
+    assert [f.rule for f in found] == ["github-token", "private-key"]
+    assert secrets.redact_text(redacted, "log") == (redacted, [])  # markers are not findings
+    assert secrets.redact_bytes(b"\xff\xfe binary, nothing secret") == b"\xff\xfe binary, nothing secret"
+
+
+def test_held_keys_are_the_profiles_api_key_and_secret_looking_pass_throughs() -> None:
+    env = {"MY_LLM_KEY": TOOL_KEY, "GITHUB_TOKEN": "gh-token-value-1", "DB_PASSWORD": DB_PW,
+           "PATH": "/usr/local/bin:/usr/bin", "HOME": "/home/someone", "SHORT_TOKEN": "abc"}
+
+    class Profile:
+        api_key_env = "MY_LLM_KEY"
+        env = ["GITHUB_TOKEN", "DB_PASSWORD", "PATH", "HOME", "SHORT_TOKEN"]
+
+    secrets.hold_tool_keys({"llm": Profile()}, env)
+    assert set(secrets.held()) == {TOOL_KEY, "gh-token-value-1", DB_PW}
+    line = f"Authorization: Bearer {TOOL_KEY} home=/home/someone"
+    assert secrets.redact_held(line) == "Authorization: Bearer [redacted] home=/home/someone"
+    assert [str(f) for f in secrets.scan_line(f"x = '{TOOL_KEY}'", "a.txt", 3)] == [
+        f"tool-held-key, a.txt:3, {secrets.digest(TOOL_KEY)}"]
+
+
+def test_ledger_writes_logs_redacted_and_diffs_verbatim(tmp_path: Path) -> None:
+    repo = Repo.discover(make_repo(tmp_path / "repo"))
+    secrets.hold(TOOL_KEY)
+    log = f"env:\nGITHUB={GITHUB}\nKEY={TOOL_KEY}\n".encode()
+    diff = b"diff --git a/x b/x\n+context that a rule would not like: " + AWS_ID.encode() + b"\n"
+    Ledger(repo).append(Change("workstream", "w", "planned", "start", {
+        "log": Blob(log), "diff": Blob(diff, verbatim=True), "reasons": [f"task failed: {TOOL_KEY}"]}))
+    record = Ledger(repo).state().get("workstream", "w") or {}
+    stored = repo.read_blob(record["log"]["blob"]).decode()
+    assert stored == f"env:\nGITHUB=[redacted: github-token, {secrets.digest(GITHUB)}]\nKEY=[redacted]\n"
+    assert repo.read_blob(record["diff"]["blob"]) == diff
+    assert record["reasons"] == ["task failed: [redacted]"]
+
+
 def test_bare_diff_text_with_a_secret_is_refused_before_git_hashes_it(tmp_path: Path) -> None:
     from gitflow_uet.config import PatchPolicy
     from gitflow_uet.patchcheck import check_patch
@@ -120,6 +164,30 @@ def test_bare_diff_text_with_a_secret_is_refused_before_git_hashes_it(tmp_path: 
     assert GITHUB.encode() not in _all_objects(root)
 
 
+# -- end to end ---------------------------------------------------------------------------------------
+
+def _project(tmp_path: Path, specs: dict[str, dict], **config: object) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".uet" / "config.yaml", yaml.safe_dump({**CONFIG, **config}))
+    for ws_id, fields in specs.items():
+        write_spec(repo, ws_id, **fields)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "specs")
+    return repo
+
+
 def _all_objects(repo: Path) -> bytes:
     return subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo,
                           capture_output=True, check=True).stdout
+
+
+def test_env_printed_by_a_task_is_stored_with_the_passed_through_token_redacted(tmp_path: Path) -> None:
+    token = "gh-" + "passed-through-token-0123456789"
+    repo = _project(tmp_path, {"w": {"tasks": [{"id": "edit", "run": "env; echo done > done.txt"}]}},
+                    tools={"shell": {"env": ["GITHUB_TOKEN"]}})
+    done = uet(repo, "run", env={"GITHUB_TOKEN": token})
+    assert done.returncode == 0, done.stderr
+    record = Project.open(repo).ledger.state().get("workstream", "w") or {}
+    log = Project.open(repo).ledger.state().blob(record["tasks"]["edit"]["log"]["blob"]).decode()
+    assert "GITHUB_TOKEN=[redacted]" in log.splitlines()
+    assert token.encode() not in _all_objects(repo)

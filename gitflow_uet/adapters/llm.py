@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from gitflow_uet import secrets
 from gitflow_uet.adapters import TaskResult, TaskRun, Usage, cap_bytes, limits, one_line
 from gitflow_uet.errors import UetError
 from gitflow_uet.git.apply import apply_patch, patch_paths
@@ -71,6 +72,7 @@ class LLMAdapter:
             return TaskResult.failure(f"task {task.task_id!r} has no prompt for llm")
         timeout, max_output = limits(task, self.profile)
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        secrets.hold(key)  # an answer that echoes it must not get it stored or landed
         user, _omitted = build_user_message(task, self.max_context_tokens)
         body = {
             "model": self.model,
