@@ -32,10 +32,13 @@ def quarantine(
     patch_id: str | None = None,
     patch_state: str = "quarantined",
     patch_fields: dict[str, Any] | None = None,
+    keep_worktree: bool = False,
 ) -> None:
+    """`keep_worktree`: its uncommitted changes were refused, not committed; the worktree
+    stays (detached by the caller) and is no longer the workstream's."""
     repo = project.repo
     record = project.ledger.state().get("workstream", ws_id) or {}
-    if record.get("worktree"):
+    if record.get("worktree") and not keep_worktree:
         remove_worktree(repo, project.root / record["worktree"])
 
     def decide(state: State) -> Batch:

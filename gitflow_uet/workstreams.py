@@ -15,17 +15,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitflow_uet import faults
+from gitflow_uet import faults, secrets
 from gitflow_uet.errors import TransitionError, UetError, UsageError
 from gitflow_uet.git import RefMoved, RefUpdate, admin
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
 from gitflow_uet.git.replay import replay
+from gitflow_uet.git.uncommitted import added_lines, detach_head
 from gitflow_uet.git.worktrees import (
     add_branch_worktree, changed_paths, checkout_of, commit_all, keep_commit, list_worktrees, move_checkout,
     prepare_sparse, remove_worktree,
 )
 from gitflow_uet.ledger import Batch, Blob, Change, State
-from gitflow_uet.patchcheck import check_patch, recent_committed_diffs
+from gitflow_uet.patchcheck import MAX_REASONS, check_patch, recent_committed_diffs
 from gitflow_uet.project import Project
 from gitflow_uet.quarantine import branch_ref, quarantine, quarantine_ref
 from gitflow_uet.scope import cone_dirs
@@ -237,6 +238,11 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
             if held is None or held.path.resolve() != path.resolve():
                 raise UsageError(f"{record['worktree']} is no longer on branch uet/{ws_id}; "
                                  f"check out uet/{ws_id} there before submitting")
+            # Scanned before `git add` hashes anything: a refused credential must not be
+            # left in the object store.
+            found = [f for rel, lines in added_lines(repo, path) for f in secrets.scan_lines(rel, lines)]
+            if found:
+                return _refuse_uncommitted(project, ws_id, record, path, found)
             commit_all(repo, path, f"{ws.title} ({ws_id})")
     head = repo.read_ref(branch)
     if head is None:
@@ -255,13 +261,13 @@ def submit(project: Project, ws_id: str) -> SubmitResult:
         report = replace(report, ok=False, reasons=[*report.reasons, *tampered])
     patch_id = str(ULID())
     fields: dict[str, Any] = {
-        "workstream": ws_id, "sha256": hashlib.sha256(diff).hexdigest(), "base": base, "head": head,
-        "files": report.files, "lines": report.lines, "priority": ws.priority_rank,
+        "workstream": ws_id, "sha256": hashlib.sha256(diff).hexdigest(), "bytes": len(diff), "base": base,
+        "head": head, "files": report.files, "lines": report.lines, "priority": ws.priority_rank,
         "depends_on": list(ws.depends_on)}
-    # refs/uet travels with `git push`: a diff refused for carrying a credential (or for its
-    # size) is not copied into it. The quarantined branch still holds the commits.
-    if report.ok or not any(r.startswith(("secret:", "oversized:")) for r in report.reasons):
-        fields["diff"] = Blob(diff)
+    # refs/uet travels with `git push`: a refused diff (a credential, a binary, anything) is
+    # recorded by its metadata only. The quarantined branch still holds the commits.
+    if report.ok:
+        fields["diff"] = Blob(diff, verbatim=True)
 
     if report.ok:
         project.ledger.update(lambda st: [
@@ -302,6 +308,27 @@ def _admin_changes(project: Project, state: State, ws_id: str, record: dict[str,
                     if r.get("state") in ("running", "submitted") and r["id"] != ws_id)
     also = f" (also running meanwhile, any may have made it: {', '.join(others)})" if others else ""
     return [f"git-admin: {change} while {ws_id} ran{also}" for change in changed]
+
+
+def _refuse_uncommitted(project: Project, ws_id: str, record: dict[str, Any], path: Path,
+                        found: list[secrets.Finding]) -> SubmitResult:
+    """Quarantine without committing: the worktree keeps its changes, detached, for the
+    user to clean; the ledger gets where the credentials are, never their values."""
+    from ulid import ULID
+
+    detach_head(project.repo, path)
+    reasons = [f"secret: {f}" for f in found][:MAX_REASONS]
+    reasons.append(f"uncommitted: nothing was committed; the changes stay in {record['worktree']} "
+                   "(detached): remove the secrets there")
+    patch_id = str(ULID())
+    fields = {"workstream": ws_id, "base": record["base"], "head": project.repo.read_ref(branch_ref(ws_id)),
+              "files": sorted({f.path for f in found}), "uncommitted": True}
+    project.ledger.update(lambda st: [
+        *_drop_patch(st, ws_id, "resubmit", ("created",)),
+        Change("workstream", ws_id, "running", "submit", {"patch": patch_id}, expect="running"),
+        Change("patch", patch_id, "created", "submit", fields, expect=None)])
+    quarantine(project, ws_id, reasons=reasons, event="patchcheck", patch_id=patch_id, keep_worktree=True)
+    return SubmitResult(patch_id, False, reasons, False)
 
 
 def _drop_patch(state: State, ws_id: str, event: str, among: tuple[str, ...] = OPEN_PATCH_STATES) -> list[Change]:

@@ -181,6 +181,20 @@ def _all_objects(repo: Path) -> bytes:
                           capture_output=True, check=True).stdout
 
 
+def test_shell_task_writing_an_aws_key_leaves_no_object_holding_it(tmp_path: Path) -> None:
+    # In two halves: the spec holding the command is committed, and must not hold the key.
+    script = f"printf 'AWS_SECRET_ACCESS_KEY=\"%s%s\"\\n' '{AWS_SAK[:20]}' '{AWS_SAK[20:]}' > settings.py"
+    repo = _project(tmp_path, {"w": {"tasks": [{"id": "edit", "run": script}]}})
+    done = uet(repo, "run")
+    assert done.returncode == 1, done.stderr
+    status = json.loads(uet(repo, "status", "--json").stdout)
+    assert [w["state"] for w in status["workstreams"]] == ["quarantined"]
+    assert AWS_SAK.encode() not in _all_objects(repo)
+    record = Project.open(repo).ledger.state().get("workstream", "w") or {}
+    assert record["reasons"][0] == f"secret: aws-access-key, settings.py:1, {secrets.digest(AWS_SAK)}"
+    assert (repo / ".worktrees" / "w" / "settings.py").read_text().startswith("AWS_SECRET_ACCESS_KEY=")
+
+
 def test_env_printed_by_a_task_is_stored_with_the_passed_through_token_redacted(tmp_path: Path) -> None:
     token = "gh-" + "passed-through-token-0123456789"
     repo = _project(tmp_path, {"w": {"tasks": [{"id": "edit", "run": "env; echo done > done.txt"}]}},
@@ -191,3 +205,30 @@ def test_env_printed_by_a_task_is_stored_with_the_passed_through_token_redacted(
     log = Project.open(repo).ledger.state().blob(record["tasks"]["edit"]["log"]["blob"]).decode()
     assert "GITHUB_TOKEN=[redacted]" in log.splitlines()
     assert token.encode() not in _all_objects(repo)
+
+
+def test_llm_echoing_its_api_key_in_the_diff_is_quarantined_and_the_key_shown_nowhere(
+        tmp_path: Path) -> None:
+    from tests.fake_llm import FakeLLM
+
+    answer = ("```diff\ndiff --git a/hello.txt b/hello.txt\nnew file mode 100644\n--- /dev/null\n"
+              f"+++ b/hello.txt\n@@ -0,0 +1 @@\n+auth: {TOOL_KEY}\n```\n")
+    with FakeLLM(answer) as llm:
+        repo = _project(tmp_path, {"m": {"scope": ["hello.txt"], "tasks": [
+            {"id": "edit", "tool": "llm", "prompt": "create hello.txt"}]}},
+            tools={"llm": {"base_url": llm.base_url, "model": "fake", "api_key_env": "FAKE_KEY"}})
+        done = uet(repo, "run", env={"FAKE_KEY": TOOL_KEY})
+        assert llm.requests and llm.requests[0]["headers"]["Authorization"] == f"Bearer {TOOL_KEY}"
+    assert done.returncode == 1, done.stderr
+    record = Project.open(repo).ledger.state().get("workstream", "m") or {}
+    assert record["state"] == "quarantined"
+    assert record["reasons"][0] == f"secret: tool-held-key, hello.txt:1, {secrets.digest(TOOL_KEY)}"
+    assert "hello.txt" not in git(repo, "ls-tree", "-r", "--name-only", "main")
+    assert TOOL_KEY.encode() not in _all_objects(repo)
+    shown = [done.stdout, done.stderr]
+    for args in (["status"], ["status", "--json"], ["log"], ["show", "m"], ["show", "m", "--json"],
+                 ["report"], ["report", "--json"]):
+        out = uet(repo, *args, env={"FAKE_KEY": TOOL_KEY})
+        assert out.returncode in (0, 1), (args, out.stderr)
+        shown += [out.stdout, out.stderr]
+    assert all(TOOL_KEY not in text for text in shown)

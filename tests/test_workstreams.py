@@ -9,10 +9,12 @@ import pytest
 from gitflow_uet.errors import TransitionError, UsageError
 from gitflow_uet.ledger import Change
 from gitflow_uet.project import Project
+from gitflow_uet.secrets import digest
 from gitflow_uet.workstreams import reset, start, submit
 from tests.helpers import git, make_repo, uet, write, write_spec
 
 AWS_KEY = "AKIA" + "Q3EXAMPLE7KEY2ZZ"
+AWS_SAK = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 
 
 @pytest.fixture
@@ -120,10 +122,10 @@ def test_submit_commits_edits_and_queues_the_exact_diff(root: Path) -> None:
 
 def test_rejected_submit_quarantines_branch_and_removes_worktree(root: Path) -> None:
     path = start(Project.open(root), "ws-1").path
-    write(path / "docs" / "a.md", f"aws = {AWS_KEY}\n")
+    write(path / "docs" / "a.md", "outside the scope\n")
     done = uet(root, "submit", "ws-1")
     assert done.returncode == 1
-    assert done.stdout.splitlines() == ["scope: docs/a.md", "secret: aws access key: docs/a.md:1"]
+    assert done.stdout.splitlines() == ["scope: docs/a.md"]
     ws = _record(root, "ws-1")
     assert ws["state"] == "quarantined" and ws["branch"] == "uet/quarantine/ws-1" and ws["worktree"] is None
     assert ws["reasons"] == done.stdout.splitlines()
@@ -132,12 +134,50 @@ def test_rejected_submit_quarantines_branch_and_removes_worktree(root: Path) -> 
     assert _ref(root, "refs/heads/uet/ws-1") is None
     assert git(root, "log", "-1", "--format=%s", "uet/quarantine/ws-1") == "Change the app (ws-1)"
     assert not path.exists()
-    # The credential never enters refs/uet, which travels with `git push`.
+    # A refused patch is recorded by its metadata: refs/uet travels with `git push`.
+    assert "diff" not in patch and patch["files"] == ["docs/a.md"] and patch["bytes"] > 0
+    assert len(patch["sha256"]) == 64
+    assert "blobs/" not in git(root, "ls-tree", "-r", "refs/uet")
+
+
+def test_secret_committed_by_a_task_is_refused_and_kept_out_of_the_ledger(root: Path) -> None:
+    path = start(Project.open(root), "ws-1").path
+    write(path / "src" / "keys.py", f"aws = '{AWS_KEY}'\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "the task committed it itself")
+    done = uet(root, "submit", "ws-1")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [f"secret: aws-access-key, src/keys.py:1, {digest(AWS_KEY)}"]
+    patch = _record(root, _record(root, "ws-1")["patch"], "patch")
     assert "diff" not in patch
     dump = subprocess.run(["git", "log", "-p", "refs/uet"], cwd=root, capture_output=True).stdout
-    blobs = git(root, "ls-tree", "-r", "refs/uet")
-    assert AWS_KEY.encode() not in dump and "blobs/" not in blobs
+    assert AWS_KEY.encode() not in dump and "blobs/" not in git(root, "ls-tree", "-r", "refs/uet")
 
+
+def test_uncommitted_secret_is_refused_before_any_object_holds_it(root: Path) -> None:
+    path = start(Project.open(root), "ws-1").path
+    head = git(path, "rev-parse", "HEAD")
+    write(path / "src" / "app.py", f"x = 1\nAWS_SECRET_ACCESS_KEY=\"{AWS_SAK}\"\n")
+    write(path / "src" / "config.py", f"key = '{AWS_KEY}'\n")
+    done = uet(root, "submit", "ws-1")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"secret: aws-access-key, src/app.py:2, {digest(AWS_SAK)}",
+        f"secret: aws-access-key, src/config.py:1, {digest(AWS_KEY)}",
+        "uncommitted: nothing was committed; the changes stay in .worktrees/ws-1 (detached): remove the "
+        "secrets there"]
+    objects = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root,
+                             capture_output=True, check=True).stdout
+    assert AWS_KEY.encode() not in objects and AWS_SAK.encode() not in objects
+    assert AWS_KEY not in done.stdout + done.stderr
+    ws = _record(root, "ws-1")
+    assert ws["state"] == "quarantined" and ws["worktree"] is None
+    assert _record(root, ws["patch"], "patch")["files"] == ["src/app.py", "src/config.py"]
+    # The user's work is where it was, on the commit it started from, no longer on the branch.
+    assert (path / "src" / "config.py").read_text() == f"key = '{AWS_KEY}'\n"
+    assert git(path, "rev-parse", "HEAD") == head
+    assert git(path, "symbolic-ref", "-q", "HEAD", check=False) == ""
+    assert _ref(root, "refs/heads/uet/quarantine/ws-1") == head
 
 def test_empty_submit_is_rejected(root: Path) -> None:
     start(Project.open(root), "ws-1")
