@@ -36,6 +36,7 @@ MIN_HELD = 8
 # values are held like an API key.
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|APIKEY|(?:^|_)(?:KEY|AUTH|PAT|PASS)(?:_|$)")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_REPORTED = re.compile(r"[a-z0-9-]+, [^\n]*:\d+, sha256:[0-9a-f]{8}")
 # detect-secrets detectors not used (see the module docstring).
 _SKIPPED = {"Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"}
 # Prefilter, as gitleaks' `keywords`: a detector's patterns run only on a line that holds
@@ -201,8 +202,10 @@ def _filters() -> tuple[Callable[[str, str, bool], bool], ...]:
         lambda value, line, regex: h.is_not_alphanumeric_string(value),
         lambda value, line, regex: not regex and h.is_indirect_reference(line),
         lambda value, line, regex: not regex and h.is_likely_id_string(value, line),
-        # Ours: `api_key_env = "OPENAI_API_KEY"` names a variable, it holds no value.
+        # Ours: `api_key_env = "OPENAI_API_KEY"` names a variable, it holds no value; and a
+        # finding as this tool reports it (`secret: aws-access-key, a.py:1, sha256:…`) is none.
         lambda value, line, regex: not regex and _ENV_NAME.fullmatch(value) is not None,
+        lambda value, line, regex: not regex and _REPORTED.fullmatch(value) is not None,
     )
 
 

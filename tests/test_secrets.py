@@ -73,6 +73,7 @@ def test_rules_find_each_kind_and_name_it_by_rule_place_and_digest(path: str, li
     ("src/a.py", "sha = '3f786850e387550fdab836ed7e6dc881de23001b'"),
     ("src/a.py", "patch_id = '01JBX3K7Y2QZ8M4N6P0R5S9T1V'"),
     ("src/a.py", "uuid = '123e4567-e89b-12d3-a456-426614174000'"),
+    ("gate.log", "secret: aws-access-key, config.py:1, sha256:1a2b3c4d"),  # a reason, as shown
 ])
 def test_ordinary_code_is_not_a_finding(path: str, line: str) -> None:
     assert secrets.scan_line(line, path) == []
