@@ -270,7 +270,7 @@ def _secret_rules(parsed: PatchSet) -> list[str]:
     """`secret: rule, path:line, sha256:…` per credential in an added line (secrets.py)."""
     reasons = []
     for patched in parsed:
-        path = pathrules.shown(_strip(patched.target_file, "b/") or _strip(patched.source_file, "a/") or "?")
+        path = _strip(patched.target_file, "b/") or _strip(patched.source_file, "a/") or "?"
         added = [(line.target_line_no or 0, line.value.rstrip("\n")) for hunk in patched for line in hunk
                  if line.is_added]
         reasons += [f"secret: {finding}" for finding in secrets.scan_lines(path, added)]

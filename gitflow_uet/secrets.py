@@ -27,6 +27,8 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Callable, Iterable, Mapping, Pattern
 
+from gitflow_uet import pathrules
+
 REDACTED = "[redacted]"
 HELD_RULE = "tool-held-key"
 # A held value shorter than this is no credential worth the name, and replacing it
@@ -82,7 +84,7 @@ class Finding:
     value: str = field(repr=False, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.rule}, {self.path}:{self.line}, {self.digest}"
+        return f"{self.rule}, {pathrules.shown(self.path)}:{self.line}, {self.digest}"
 
     @property
     def marker(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitflow_uet import faults, secrets
+from gitflow_uet import faults, pathrules, secrets
 from gitflow_uet.errors import TransitionError, UetError, UsageError
 from gitflow_uet.git import RefMoved, RefUpdate, admin
 from gitflow_uet.git.diffs import diff_text, is_ancestor, merge_base
@@ -317,12 +317,16 @@ def _refuse_uncommitted(project: Project, ws_id: str, record: dict[str, Any], pa
     from ulid import ULID
 
     detach_head(project.repo, path)
-    reasons = [f"secret: {f}" for f in found][:MAX_REASONS]
+    files = sorted({f.path for f in found})
+    # What else is wrong with those paths is said now, not after the secrets are gone.
+    allow_control = project.config.patch_policy.allow_control_chars
+    reasons = [r for name in files for r in pathrules.path_reasons(name, allow_control=allow_control)]
+    reasons = (reasons + [f"secret: {f}" for f in found])[:MAX_REASONS]
     reasons.append(f"uncommitted: nothing was committed; the changes stay in {record['worktree']} "
                    "(detached): remove the secrets there")
     patch_id = str(ULID())
     fields = {"workstream": ws_id, "base": record["base"], "head": project.repo.read_ref(branch_ref(ws_id)),
-              "files": sorted({f.path for f in found}), "uncommitted": True}
+              "files": files, "uncommitted": True}
     project.ledger.update(lambda st: [
         *_drop_patch(st, ws_id, "resubmit", ("created",)),
         Change("workstream", ws_id, "running", "submit", {"patch": patch_id}, expect="running"),
