@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -95,17 +94,12 @@ def test_repository_source_has_no_findings() -> None:
     assert found == []
 
 
-def test_a_2000_line_diff_is_scanned_in_well_under_100ms() -> None:
+def test_the_tools_own_source_is_no_finding() -> None:
+    # Code full of `secret`, `token`, `key =` and hashes: a rule that flags it would refuse
+    # every ordinary patch. (Its speed: bench/secrets_bench.py.)
     source = (Path(__file__).resolve().parents[1] / "gitflow_uet" / "ledger.py").read_text()
     lines = list(enumerate((source.splitlines() * 8)[:2000], 1))
-    secrets.scan_lines("gitflow_uet/ledger.py", lines)  # rules compiled once per process
-    # CPU time, best of five: the machine's other load must not decide this test.
-    spent = []
-    for _ in range(5):
-        started = time.process_time()
-        assert secrets.scan_lines("gitflow_uet/ledger.py", lines) == []
-        spent.append(time.process_time() - started)
-    assert min(spent) < 0.1
+    assert secrets.scan_lines("gitflow_uet/ledger.py", lines) == []
 
 
 # -- redaction and held keys ---------------------------------------------------------------------
