@@ -35,8 +35,8 @@ ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost", "GIT_CONFIG_NOSYSTEM": "1"}
 os.environ.update(ENV)
 
-from gitflow_uet.integrator import integrate  # noqa: E402
-from gitflow_uet.ledger import Blob, Change  # noqa: E402
+from gitflow_uet.integrate.integrator import integrate  # noqa: E402
+from gitflow_uet.ledger.store import Blob, Change  # noqa: E402
 from gitflow_uet.project import Project  # noqa: E402
 
 CONFIG = "schema_version: 1\ngates: {}\nintegrate_gates: []\nhook_gates: {pre-commit: [], pre-push: []}\n"

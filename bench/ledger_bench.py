@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gitflow_uet.git import Repo  # noqa: E402
-from gitflow_uet.ledger import KIND_DIRS, REF, VERSION, Change, Ledger, fanout  # noqa: E402
+from gitflow_uet.ledger.store import KIND_DIRS, REF, VERSION, Change, Ledger, fanout  # noqa: E402
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost", "PYTHONPATH": str(ROOT)}

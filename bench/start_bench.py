@@ -59,7 +59,7 @@ def in_process(repo: Path, ws_id: str) -> float:
     sys.path.insert(0, str(ROOT))
     for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         os.environ[key] = ENV[key]
-    from gitflow_uet import workstreams
+    from gitflow_uet.workstream import lifecycle as workstreams
     from gitflow_uet.project import Project
 
     started = time.perf_counter()

@@ -163,7 +163,7 @@ def config(python: str = sys.executable, workers: int = 3) -> dict[str, Any]:
 def prepare(path: Path, *, workers: int = 3) -> Project:
     """The demo repository at `path` (absent or empty): files, identity, `git uet init`,
     config and specs, all in one commit on `main`. The caller closes the project."""
-    from gitflow_uet.bootstrap import initialize
+    from gitflow_uet.spec.bootstrap import initialize
 
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise UsageError(f"--dir {path}: must be an empty folder or not exist yet")
@@ -202,9 +202,9 @@ def run_demo(path: Path | None = None, *, workers: int = 3, on_event: Emit | Non
 
 
 def _run_and_compare(project: Project, begun: float, workers: int, on_event: Emit | None) -> DemoResult:
-    from gitflow_uet.report import build_report
-    from gitflow_uet.report_html import render_html
-    from gitflow_uet.runner import run
+    from gitflow_uet.views.report import build_report
+    from gitflow_uet.views.report_html import render_html
+    from gitflow_uet.run.runner import run
 
     result = run(project, workers=workers, on_event=on_event)
     report = build_report(project, result.run_id)

@@ -13,9 +13,9 @@ from gitflow_uet.errors import UsageError
 from gitflow_uet.git import Repo
 
 if TYPE_CHECKING:
-    from gitflow_uet.config import Config
-    from gitflow_uet.ledger import Ledger
-    from gitflow_uet.spec import SpecFolder, Workstream
+    from gitflow_uet.spec.config import Config
+    from gitflow_uet.ledger.store import Ledger
+    from gitflow_uet.spec.workstream import SpecFolder, Workstream
 
 
 class Project:
@@ -41,8 +41,8 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
-        from gitflow_uet import secrets
-        from gitflow_uet.config import load_config
+        from gitflow_uet.workstream import secrets
+        from gitflow_uet.spec.config import load_config
 
         # One rule for every command: the main worktree's file (`root`, from any worktree or
         # subfolder), as it is on disk; a workstream's worktree holds an older copy, or none.
@@ -54,7 +54,7 @@ class Project:
     @cached_property
     def spec_folder(self) -> SpecFolder:
         """Every spec that could be read, and one line per file that could not."""
-        from gitflow_uet.spec import read_specs
+        from gitflow_uet.spec.workstream import read_specs
 
         return read_specs(self.root / self.config.workstreams, self.root)
 
@@ -72,7 +72,7 @@ class Project:
     @cached_property
     def settings(self) -> dict[str, Any]:
         """The validated config as plain data, from the cache when the file is unchanged."""
-        from gitflow_uet.cache import cached, file_key
+        from gitflow_uet.ledger.cache import cached, file_key
 
         config_file = self.root / ".uet" / "config.yaml"
         return cached(self.repo.uet_dir / "cache", "config", file_key([config_file]),
@@ -89,7 +89,7 @@ class Project:
         return [*index["errors"], *index["warnings"]]
 
     def _spec_index(self) -> dict[str, Any]:
-        from gitflow_uet.cache import cached, file_key
+        from gitflow_uet.ledger.cache import cached, file_key
 
         folder = self.root / self.settings["workstreams"]
         if not folder.is_dir():
@@ -105,7 +105,7 @@ class Project:
 
     @cached_property
     def ledger(self) -> Ledger:
-        from gitflow_uet.ledger import Ledger
+        from gitflow_uet.ledger.store import Ledger
 
         return Ledger(self.repo)
 

@@ -30,7 +30,7 @@ def make_repo(path: Path, files: dict[str, str] | None = None, *, uet: bool = Tr
     for name, text in (files or {"README.md": "hello\n"}).items():
         write(path / name, text)
     if uet:
-        from gitflow_uet.bootstrap import initialize
+        from gitflow_uet.spec.bootstrap import initialize
         from gitflow_uet.project import Project
 
         with Project.open(path) as project:

@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 import ulid
 
-from gitflow_uet.ledger import Blob, Change, Ledger
+from gitflow_uet.ledger.store import Blob, Change, Ledger
 from gitflow_uet.project import Project
-from gitflow_uet.spec import Priority
+from gitflow_uet.spec.workstream import Priority
 from tests.helpers import git, make_repo, write, write_spec
 
 PY = sys.executable

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.ledger import Change
+from gitflow_uet.ledger.store import Change
 from gitflow_uet.project import Project
 from tests.helpers import git, make_repo, uet, write, write_spec
 

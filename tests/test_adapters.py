@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gitflow_uet.adapters import TaskResult, TaskRun, Usage, get_adapter
-from gitflow_uet.adapters.agents import json_document
+from gitflow_uet.run.adapters import TaskResult, TaskRun, Usage, get_adapter
+from gitflow_uet.run.adapters.agents import json_document
 from gitflow_uet.errors import UsageError
 from tests.helpers import wait_gone, with_growing_timeout
 
@@ -202,7 +202,7 @@ def test_json_document_is_lenient() -> None:
 def test_built_in_profiles_may_edit_the_worktree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  tool: str, flags: list[str]) -> None:
     # Issue 9.13: the default config's profile, as `git uet run` uses it.
-    from gitflow_uet.config import Config
+    from gitflow_uet.spec.config import Config
 
     bin_dir = tmp_path / "bin"
     fake_tool(bin_dir, tool, 'printf "%s\\n" "$@"\n')

@@ -3,9 +3,9 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
-from gitflow_uet.adapters import Usage
-from gitflow_uet.breaker import CircuitBreaker
-from gitflow_uet.budget import Budget
+from gitflow_uet.run.adapters import Usage
+from gitflow_uet.run.breaker import CircuitBreaker
+from gitflow_uet.run.budget import Budget
 
 
 class Clock:

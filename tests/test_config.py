@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitflow_uet.config import DEFAULT_CONFIG_YAML, Config, PatchPolicy, PolicyOverride, load_config
+from gitflow_uet.spec.config import DEFAULT_CONFIG_YAML, Config, PatchPolicy, PolicyOverride, load_config
 from gitflow_uet.errors import SpecError
 
 

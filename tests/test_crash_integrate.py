@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.fsck import fsck
-from gitflow_uet.integrator import FAULT_POINTS
+from gitflow_uet.views.fsck import fsck
+from gitflow_uet.integrate.integrator import FAULT_POINTS
 from gitflow_uet.project import Project
 from tests.helpers import git, uet, write
 from tests.integration_helpers import PY, make_project, queue_patch, record, state_of, trailer_count

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitflow_uet.difftext import hunk_reasons, repeated_files
+from gitflow_uet.workstream.difftext import hunk_reasons, repeated_files
 
 HEAD = "diff --git a/f b/f\n--- a/f\n+++ b/f\n"
 

@@ -17,7 +17,7 @@ def keys(model: type[BaseModel]) -> list[str]:
 
 
 def test_every_config_key_is_documented() -> None:
-    from gitflow_uet.config import Config, PatchPolicy, ToolProfile
+    from gitflow_uet.spec.config import Config, PatchPolicy, ToolProfile
 
     text = (DOCS / "config.md").read_text()
     missing = [key for model in (Config, PatchPolicy, ToolProfile) for key in keys(model) if f"`{key}`" not in text]
@@ -25,7 +25,7 @@ def test_every_config_key_is_documented() -> None:
 
 
 def test_every_spec_field_is_documented() -> None:
-    from gitflow_uet.spec import Task, Workstream
+    from gitflow_uet.spec.workstream import Task, Workstream
 
     text = (DOCS / "specs.md").read_text()
     missing = [key for model in (Workstream, Task) for key in keys(model) if f"`{key}`" not in text]

@@ -12,7 +12,7 @@ import pytest
 
 from gitflow_uet.cli import _json_read
 from gitflow_uet.git import MODE_BLOB, MODE_EXEC, MODE_TREE, Repo, TreeEntry
-from gitflow_uet.ledger import Blob, Change, Ledger
+from gitflow_uet.ledger.store import Blob, Change, Ledger
 from tests.helpers import git, make_repo, uet, write_spec
 
 NAMES = ["a", "a-b", "a.b", "a0", "ab", "b", "a_", "é", "Z", "a b", "x" * 30, "0", "-"]

@@ -138,7 +138,7 @@ def test_ledger_log_subjects_lead_with_the_workstream(tmp_path: Path) -> None:
 
 def test_every_fix_round_keeps_its_log(tmp_path: Path) -> None:
     from gitflow_uet.project import Project
-    from gitflow_uet.runner import run
+    from gitflow_uet.run.runner import run
 
     repo = make_repo(tmp_path / "repo")
     write(repo / ".uet" / "config.yaml", "schema_version: 1\ngates: {}\nmax_fix_rounds: 2\n")

@@ -4,9 +4,9 @@ import json
 import time
 from pathlib import Path
 
-from gitflow_uet.fsck import fsck
-from gitflow_uet.integrator import integrate
-from gitflow_uet.lease import LEASE_REF, LeaseInfo, read_lease
+from gitflow_uet.views.fsck import fsck
+from gitflow_uet.integrate.integrator import integrate
+from gitflow_uet.integrate.lease import LEASE_REF, LeaseInfo, read_lease
 from gitflow_uet.project import Project
 from tests.helpers import aged, git, stale_lock_age, uet, write
 from tests.integration_helpers import make_project, queue_patch

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gitflow_uet.integrator import integrate
+from gitflow_uet.integrate.integrator import integrate
 from gitflow_uet.project import Project
 from tests.helpers import git, uet
 from tests.integration_helpers import make_project, queue_patch

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gitflow_uet.errors import UsageError
-from gitflow_uet.gates import GateResult, run_gates
+from gitflow_uet.integrate.gates import GateResult, run_gates
 from tests.helpers import make_repo, uet, write
 
 LIMITS = {"timeout": 30.0, "max_output": 100_000}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.integrator import integrate
+from gitflow_uet.integrate.integrator import integrate
 from gitflow_uet.project import Project
 from tests.helpers import git, uet, write, write_spec
 from tests.integration_helpers import make_project, queue_patch, record, state_of

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitflow_uet import hooks
+from gitflow_uet.integrate import hooks
 from gitflow_uet.errors import UsageError
 from gitflow_uet.git.checkout import hooks_dir
 from gitflow_uet.project import Project

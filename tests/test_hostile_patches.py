@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gitflow_uet.integrator import integrate
+from gitflow_uet.integrate.integrator import integrate
 from gitflow_uet.project import Project
-from gitflow_uet.workstreams import start
+from gitflow_uet.workstream.lifecycle import start
 from tests.fake_llm import FakeLLM
 from tests.integration_helpers import record
 from tests.helpers import git, make_repo, uet, write, write_spec

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.integrator import integrate
+from gitflow_uet.integrate.integrator import integrate
 from gitflow_uet.project import Project
 from tests.helpers import git, write
 from tests.integration_helpers import PY, make_project, queue_patch

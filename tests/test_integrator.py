@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.candidates import CheckoutDirty
-from gitflow_uet.integrator import integrate
-from gitflow_uet.lease import LEASE_REF, LeaseHeld, LeaseInfo, LeaseLost, acquire, read_lease
+from gitflow_uet.integrate.candidates import CheckoutDirty
+from gitflow_uet.integrate.integrator import integrate
+from gitflow_uet.integrate.lease import LEASE_REF, LeaseHeld, LeaseInfo, LeaseLost, acquire, read_lease
 from gitflow_uet.project import Project
 from tests.helpers import alive, git, uet, wait_until, write
 from tests.integration_helpers import PY, make_project, queue_patch, record, state_of, trailer_count

@@ -10,7 +10,7 @@ import pytest
 
 from gitflow_uet.errors import LedgerError, StaleLockError, TransitionError
 from gitflow_uet.git import Repo, RefUpdate
-from gitflow_uet.ledger import REF, Blob, Change, Ledger, item_path
+from gitflow_uet.ledger.store import REF, Blob, Change, Ledger, item_path
 from tests.helpers import aged, git, group_alive, make_repo, stale_lock_age, wait_until
 
 
@@ -92,7 +92,7 @@ def test_target_and_ledger_move_together_or_not_at_all(ledger: Ledger) -> None:
 WRITER = """
 import sys
 from gitflow_uet.git import Repo
-from gitflow_uet.ledger import Change, Ledger
+from gitflow_uet.ledger.store import Change, Ledger
 ledger = Ledger(Repo.discover(sys.argv[1]))
 for i in range(int(sys.argv[3])):
     ledger.append(Change("workstream", f"{sys.argv[2]}-{i}", "planned", "plan"))
@@ -114,7 +114,7 @@ def test_concurrent_appends_lose_nothing(ledger: Ledger) -> None:
 KILLER = """
 import sys
 from gitflow_uet.git import Repo
-from gitflow_uet.ledger import Change, Ledger
+from gitflow_uet.ledger.store import Change, Ledger
 ledger = Ledger(Repo.discover(sys.argv[1]))
 i = 0
 while True:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from fake_llm import FakeLLM
-from gitflow_uet.adapters import TaskRun, get_adapter
-from gitflow_uet.adapters.llm import extract_diff
+from gitflow_uet.run.adapters import TaskRun, get_adapter
+from gitflow_uet.run.adapters.llm import extract_diff
 from helpers import git, make_repo
 
 APP = "def greet():\n    return 'hi'\n"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.config import PatchPolicy
+from gitflow_uet.spec.config import PatchPolicy
 from gitflow_uet.git import Repo
 from gitflow_uet.git.diffs import diff_text
-from gitflow_uet.ledger import Blob, Change, Ledger
-from gitflow_uet.patchcheck import MAX_DIFF_BYTES, CommittedDiff, PatchReport, check_patch, recent_committed_diffs
-from gitflow_uet.secrets import digest
+from gitflow_uet.ledger.store import Blob, Change, Ledger
+from gitflow_uet.workstream.patchcheck import MAX_DIFF_BYTES, CommittedDiff, PatchReport, check_patch, recent_committed_diffs
+from gitflow_uet.workstream.secrets import digest
 from tests.helpers import git, make_repo, write
 
 AWS_KEY = "AKIA" + "Q3EXAMPLE7KEY2ZZ"  # split so this file itself does not look like a leak

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitflow_uet.pathrules import is_dotgit, path_reasons, policy_name, shown, special_name
+from gitflow_uet.workstream.pathrules import is_dotgit, path_reasons, policy_name, shown, special_name
 
 
 @pytest.mark.parametrize(("component", "expected"), [

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gitflow_uet.errors import SpecError
-from gitflow_uet.plan import plan_from, to_json, to_mermaid
-from gitflow_uet.spec import Workstream, load_specs
+from gitflow_uet.spec.plan import plan_from, to_json, to_mermaid
+from gitflow_uet.spec.workstream import Workstream, load_specs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

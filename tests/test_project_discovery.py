@@ -12,7 +12,7 @@ import pytest
 
 from gitflow_uet.errors import NotARepository
 from gitflow_uet.git import Repo
-from gitflow_uet.ledger import Change
+from gitflow_uet.ledger.store import Change
 from gitflow_uet.project import Project
 from tests.helpers import git, make_repo, uet, write, write_spec
 

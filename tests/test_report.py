@@ -10,9 +10,9 @@ import pytest
 
 from gitflow_uet.errors import UsageError
 from gitflow_uet.project import Project
-from gitflow_uet.report import build_report
-from gitflow_uet.report_html import render_html
-from gitflow_uet.runner import run
+from gitflow_uet.views.report import build_report
+from gitflow_uet.views.report_html import render_html
+from gitflow_uet.run.runner import run
 from tests.helpers import git, make_repo, uet, write_spec
 
 PY = shlex.quote(sys.executable)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from gitflow_uet.errors import UsageError
-from gitflow_uet.integrator import integrate
+from gitflow_uet.integrate.integrator import integrate
 from gitflow_uet.project import Project
-from gitflow_uet.rollback import RollbackRefused, rollback
+from gitflow_uet.integrate.rollback import RollbackRefused, rollback
 from tests.helpers import git, uet
 from tests.integration_helpers import commit_on_main, make_project, queue_patch, record, state_of
 

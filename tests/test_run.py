@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gitflow_uet.project import Project
-from gitflow_uet.runner import RunResult, run
+from gitflow_uet.run.runner import RunResult, run
 from tests.helpers import (aged, alive, git, make_repo, pid_in, process_state, stale_lock_age, uet, wait_gone,
                            wait_until, with_growing_timeout, write, write_spec)
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gitflow_uet.records import LedgerEntry
-from gitflow_uet.schemas import describe, generate_schemas, schema_folders, schema_text, spec_error
+from gitflow_uet.ledger.records import LedgerEntry
+from gitflow_uet.spec.documents import describe, generate_schemas, schema_folders, schema_text, spec_error
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["config", "workstream", "ledger-entry", "ledger-record"]
@@ -18,7 +18,7 @@ def test_committed_schema_is_current(folder: Path, name: str) -> None:
     path = folder / f"{name}.schema.json"
     fresh = schema_text(generate_schemas()[name])
     current = path.read_text(encoding="utf-8") if path.is_file() else None
-    assert current == fresh, f"{path.relative_to(PROJECT_ROOT)} is stale: run `python -m gitflow_uet.schemas`"
+    assert current == fresh, f"{path.relative_to(PROJECT_ROOT)} is stale: run `python -m gitflow_uet.spec.documents`"
 
 
 def test_schemas_describe_the_files() -> None:

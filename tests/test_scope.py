@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.scope import cone_dirs, matches, matches_any_case, names_explicitly
+from gitflow_uet.spec.scope import cone_dirs, matches, matches_any_case, names_explicitly
 from tests.helpers import git, make_repo, uet, write, write_spec
 
 # (pattern, path, matches)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitflow_uet import secrets
+from gitflow_uet.workstream import secrets
 from gitflow_uet.git import Repo
-from gitflow_uet.ledger import Blob, Change, Ledger
+from gitflow_uet.ledger.store import Blob, Change, Ledger
 from gitflow_uet.project import Project
 from tests.helpers import git, make_repo, uet, write, write_spec
 
@@ -97,9 +97,9 @@ def test_repository_source_has_no_findings() -> None:
 def test_the_tools_own_source_is_no_finding() -> None:
     # Code full of `secret`, `token`, `key =` and hashes: a rule that flags it would refuse
     # every ordinary patch. (Its speed: bench/secrets_bench.py.)
-    source = (Path(__file__).resolve().parents[1] / "gitflow_uet" / "ledger.py").read_text()
+    source = (Path(__file__).resolve().parents[1] / "gitflow_uet" / "ledger" / "store.py").read_text()
     lines = list(enumerate((source.splitlines() * 8)[:2000], 1))
-    assert secrets.scan_lines("gitflow_uet/ledger.py", lines) == []
+    assert secrets.scan_lines("gitflow_uet/ledger/store.py", lines) == []
 
 
 # -- redaction and held keys ---------------------------------------------------------------------
@@ -147,8 +147,8 @@ def test_ledger_writes_logs_redacted_and_diffs_verbatim(tmp_path: Path) -> None:
 
 
 def test_bare_diff_text_with_a_secret_is_refused_before_git_hashes_it(tmp_path: Path) -> None:
-    from gitflow_uet.config import PatchPolicy
-    from gitflow_uet.patchcheck import check_patch
+    from gitflow_uet.spec.config import PatchPolicy
+    from gitflow_uet.workstream.patchcheck import check_patch
 
     root = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
     diff = ("diff --git a/b.txt b/b.txt\nnew file mode 100644\n--- /dev/null\n+++ b/b.txt\n@@ -0,0 +1 @@\n"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflow_uet.config import PatchPolicy
+from gitflow_uet.spec.config import PatchPolicy
 from gitflow_uet.errors import SpecError
-from gitflow_uet.spec import Priority, Workstream, estimate, load_specs
+from gitflow_uet.spec.workstream import Priority, Workstream, estimate, load_specs
 
 GOOD = """\
 id: ws-001
@@ -165,7 +165,7 @@ def test_spec_messages_say_what_to_do(tmp_path: Path, text: str, expected: str) 
 
 
 def test_a_file_named_unlike_its_id_is_warned(tmp_path: Path) -> None:
-    from gitflow_uet.spec import read_specs
+    from gitflow_uet.spec.workstream import read_specs
 
     write_spec(tmp_path, "ws-1.yaml", "id: ws-one\ntitle: A\n")
     found = read_specs(tmp_path / "workstreams", tmp_path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitflow_uet.protect import unignored_secret
-from gitflow_uet.testguard import is_assertion
+from gitflow_uet.workstream.protect import unignored_secret
+from gitflow_uet.workstream.testguard import is_assertion
 
 
 @pytest.mark.parametrize(("line", "expected"), [

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from gitflow_uet.errors import TransitionError, UsageError
-from gitflow_uet.ledger import Change
+from gitflow_uet.ledger.store import Change
 from gitflow_uet.project import Project
-from gitflow_uet.secrets import digest
-from gitflow_uet.workstreams import reset, start, submit
+from gitflow_uet.workstream.secrets import digest
+from gitflow_uet.workstream.lifecycle import reset, start, submit
 from tests.helpers import git, make_repo, uet, write, write_spec
 
 AWS_KEY = "AKIA" + "Q3EXAMPLE7KEY2ZZ"

@@ -145,7 +145,7 @@ def _json_read(args: list[str]) -> tuple[str, str | None, int | None] | None:
 def _run_json_read(command: str, item: str | None, limit: int | None) -> int:
     """Print the document the command module prints for `--json`; errors as
     `cli.errors.run_guarded` reports them (imported only on the way out: it needs typer)."""
-    from gitflow_uet import views
+    from gitflow_uet.views import status as views
     from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.errors import UetError
     from gitflow_uet.project import Project

@@ -6,7 +6,7 @@ import typer
 def command(ws: str = typer.Argument(..., help="The workstream id.")) -> None:
     """Drop a running workstream back to planned; its work is saved under refs/uet-saved/."""
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import abandon
+    from gitflow_uet.workstream.lifecycle import abandon
 
     with Project.open() as project:
         saved, attempt = abandon(project, ws)

@@ -8,7 +8,7 @@ def command(
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     from gitflow_uet.cli.render import emit_json
-    from gitflow_uet.fsck import fsck
+    from gitflow_uet.views.fsck import fsck
     from gitflow_uet.project import Project
 
     with Project.open() as project:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 if TYPE_CHECKING:
-    from gitflow_uet.gates import GateResult
+    from gitflow_uet.integrate.gates import GateResult
 
 
 def command(
@@ -15,8 +15,8 @@ def command(
 ) -> None:
     from gitflow_uet.cli.render import emit_json
     from gitflow_uet.errors import UsageError
-    from gitflow_uet.gates import GatesFailed, check_names, run_gates
-    from gitflow_uet.hooks import gates_for_hook
+    from gitflow_uet.integrate.gates import GatesFailed, check_names, run_gates
+    from gitflow_uet.integrate.hooks import gates_for_hook
     from gitflow_uet.project import Project
 
     if names and hook:

@@ -11,8 +11,8 @@ def command(
     args: Optional[List[str]] = typer.Argument(None, help="The hook's own arguments, as git passed them."),
 ) -> None:
     from gitflow_uet.cli.gate import show
-    from gitflow_uet.gates import GatesFailed
-    from gitflow_uet.hooks import run_hook
+    from gitflow_uet.integrate.gates import GatesFailed
+    from gitflow_uet.integrate.hooks import run_hook
     from gitflow_uet.project import Project
 
     # Only pre-push gets input from git; reading a terminal would hang a hand-run hook.

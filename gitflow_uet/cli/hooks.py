@@ -6,7 +6,7 @@ import typer
 def command(
     action: str = typer.Argument(..., help="install or uninstall", metavar="install|uninstall"),
 ) -> None:
-    from gitflow_uet import hooks
+    from gitflow_uet.integrate import hooks
     from gitflow_uet.errors import UsageError
     from gitflow_uet.project import Project
 

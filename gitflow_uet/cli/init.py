@@ -4,7 +4,7 @@ import typer
 
 
 def command() -> None:
-    from gitflow_uet.bootstrap import initialize
+    from gitflow_uet.spec.bootstrap import initialize
     from gitflow_uet.project import Project
 
     with Project.open() as project:

@@ -53,7 +53,7 @@ def command(
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     from gitflow_uet.cli.render import emit_json
-    from gitflow_uet.integrator import integrate
+    from gitflow_uet.integrate.integrator import integrate
     from gitflow_uet.project import Project
 
     received: list[int] = []

@@ -11,7 +11,7 @@ def command(
     limit: Optional[int] = typer.Option(None, "-n", "--limit", help="At most this many ledger commits."),
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    from gitflow_uet import views
+    from gitflow_uet.views import status as views
     from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.project import Project
 

@@ -9,7 +9,7 @@ def command(
 ) -> None:
     from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.errors import UsageError
-    from gitflow_uet.plan import plan_from, to_json, to_mermaid
+    from gitflow_uet.spec.plan import plan_from, to_json, to_mermaid
     from gitflow_uet.project import Project
 
     if json_ and mermaid:

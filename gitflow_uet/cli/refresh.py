@@ -8,7 +8,7 @@ def command(
 ) -> None:
     """Rebase a running workstream onto the current target; conflicts by path, exit 1."""
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import refresh, workstream_here
+    from gitflow_uet.workstream.lifecycle import refresh, workstream_here
 
     project = Project.open()
     ws = ws or workstream_here(project)

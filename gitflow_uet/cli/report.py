@@ -13,12 +13,12 @@ def command(
 ) -> None:
     from gitflow_uet.cli.render import emit_json, table
     from gitflow_uet.project import Project
-    from gitflow_uet.report import build_report
+    from gitflow_uet.views.report import build_report
 
     with Project.open() as project:
         report = build_report(project, run)
     if html is not None:
-        from gitflow_uet.report_html import render_html
+        from gitflow_uet.views.report_html import render_html
 
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_html(report), encoding="utf-8")

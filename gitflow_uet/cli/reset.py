@@ -10,7 +10,7 @@ def command(
 ) -> None:
     from gitflow_uet.errors import UetError, UsageError
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import in_states, reset
+    from gitflow_uet.workstream.lifecycle import in_states, reset
 
     with Project.open() as project:
         states = (("failed",) if failed else ()) + (("quarantined",) if quarantined else ())

@@ -12,7 +12,7 @@ def command(
     from gitflow_uet.cli.integrate import show_progress
     from gitflow_uet.cli.render import emit_json
     from gitflow_uet.project import Project
-    from gitflow_uet.rollback import rollback
+    from gitflow_uet.integrate.rollback import rollback
 
     with Project.open() as project:
         done = rollback(project, workstream, cascade=cascade, on_event=show_progress, wait=wait)

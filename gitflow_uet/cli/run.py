@@ -17,7 +17,7 @@ def command(
     from gitflow_uet.cli.progress import Progress
     from gitflow_uet.cli.render import warn_specs
     from gitflow_uet.project import Project
-    from gitflow_uet.runner import RunCancelled, run
+    from gitflow_uet.run.runner import RunCancelled, run
 
     # Ctrl-C and SIGTERM ask the run to stop; it winds down (tasks killed and waited for,
     # its unfinished work back to planned, its record cancelled) before we say so. A

@@ -9,7 +9,7 @@ def command(
     item: str = typer.Argument(..., help="A workstream or patch id."),
     json_: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    from gitflow_uet import views
+    from gitflow_uet.views import status as views
     from gitflow_uet.cli.render import emit_json, warn_specs
     from gitflow_uet.project import Project
 

@@ -11,7 +11,7 @@ def command(
 ) -> None:
     """Prints only the worktree's path, so `cd $(git uet start ws-1)` works."""
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import start
+    from gitflow_uet.workstream.lifecycle import start
 
     with Project.open() as project:
         result = start(project, ws, force=force, from_quarantine=from_quarantine)

@@ -4,7 +4,7 @@ import typer
 
 
 def command(json_: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
-    from gitflow_uet import views
+    from gitflow_uet.views import status as views
     from gitflow_uet.cli.render import emit_json, table, warn_specs
     from gitflow_uet.project import Project
 

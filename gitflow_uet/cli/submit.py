@@ -9,7 +9,7 @@ def command(
 ) -> None:
     from gitflow_uet.cli.render import emit_json
     from gitflow_uet.project import Project
-    from gitflow_uet.workstreams import submit, workstream_here
+    from gitflow_uet.workstream.lifecycle import submit, workstream_here
 
     with Project.open() as project:
         ws = ws or workstream_here(project)

@@ -1,0 +1,1 @@
+"""Landing patches on the target: the integrator, its queue, candidates, gates, recovery, rollback, hooks."""

@@ -1,0 +1,1 @@
+"""Running workstreams: the runner, its workers, tasks, limits and the tool adapters."""

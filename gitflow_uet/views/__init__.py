@@ -1,0 +1,1 @@
+"""Read-only views of the ledger: status, log, show, report, fsck."""

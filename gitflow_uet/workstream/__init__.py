@@ -1,0 +1,1 @@
+"""One workstream's life: start, submit, refresh, reset; the checks its patch must pass; quarantine."""
