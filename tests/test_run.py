@@ -450,10 +450,22 @@ def test_task_that_stages_a_gitlink_ends_its_workstream_with_a_reason(tmp_path: 
     done = uet(repo, "run", "--workers", "1")
     assert done.returncode == 1, done.stdout + done.stderr
     final = states(repo)
-    assert final["ok"] == "integrated" and final["g"] in ("failed", "quarantined")
+    # What it staged is a submodule, which the patch policy refuses by default.
+    assert final["ok"] == "integrated" and final["g"] == "quarantined"
     reason = json.loads(uet(repo, "show", "g", "--json").stdout)["record"]["reasons"][0]
-    assert reason and reason in done.stderr + done.stdout
+    assert reason == "submodule: sub" and reason in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_task_that_stages_a_file_then_deletes_it_changed_nothing(tmp_path: Path) -> None:
+    """Staged as added, gone from disk: the tree is HEAD's. It used to end `failed` with
+    `git commit failed`; it is an empty workstream like any other."""
+    repo = repo_with(tmp_path, {"e": {"tasks": shell("echo x > f.txt; git add f.txt; rm f.txt")}})
+    done = uet(repo, "run")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert states(repo)["e"] == "quarantined"
+    reason = json.loads(uet(repo, "show", "e", "--json").stdout)["record"]["reasons"][0]
+    assert reason.startswith("empty:") and reason in done.stdout + done.stderr
 
 
 @pytest.mark.slow

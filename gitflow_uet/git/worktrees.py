@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitflow_uet.errors import GitError
-from gitflow_uet.git import MODE_BLOB, MODE_EXEC, MODE_LINK, ZERO, RefMoved, RefUpdate, Repo, zsplit
+from gitflow_uet.git import MODE_BLOB, MODE_EXEC, MODE_GITLINK, MODE_LINK, ZERO, RefMoved, RefUpdate, Repo, zsplit
 
 SAVED_PREFIX = "refs/uet-saved/"
 
@@ -211,14 +211,20 @@ def commit_all(repo: Repo, path: Path, message: str) -> str | None:
     Staged as plumbing, not `git add`: each file's bytes are written as a blob in-process
     and fed to `update-index --index-info`, so no clean filter, text or encoding
     conversion touches what the workstream wrote. A folder git reports as a change is an
-    embedded repository: git stages it as a gitlink (no content passes)."""
+    embedded repository: git stages it as a gitlink (no content passes). A gitlink the
+    workstream staged itself (`update-index --cacheinfo 160000,...`) has no folder and stays
+    as staged, for the patch checks to judge as the submodule it is."""
     changed = changed_paths(repo, path)
     if not changed:
         return None
     repo.hold_gc()
+    staged = repo.run("ls-files", "--stage", "-z", cwd=path)
+    gitlinks = {entry.split("\t", 1)[1] for entry in zsplit(staged) if entry.startswith(f"{MODE_GITLINK:o} ")}
     lines, nested = [], []
     for rel in sorted(changed):
         full = path / rel
+        if rel in gitlinks and not full.exists():
+            continue
         if full.is_symlink():
             lines.append(f"{MODE_LINK:o} {repo.write_blob(os.fsencode(os.readlink(full)))}\t{rel}")
         elif full.is_file():
@@ -233,6 +239,8 @@ def commit_all(repo: Repo, path: Path, message: str) -> str | None:
                  input=b"".join(line.encode("utf-8", "surrogateescape") + b"\0" for line in lines))
     if nested:
         repo.run("add", "--", *nested, cwd=path)
+    if repo.run_result("diff", "--cached", "--quiet", "--no-ext-diff", cwd=path).code == 0:
+        return None  # staged, then removed again: the same tree as HEAD
     repo.run("commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message, cwd=path)
     return repo.run("rev-parse", "HEAD", cwd=path).decode().strip()
 
